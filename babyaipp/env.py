@@ -1,0 +1,337 @@
+"""The dynamics env: a minigrid BabyAI level with coloured floor tiles and descriptive text."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from minigrid.core.roomgrid import RoomGrid
+from minigrid.envs.babyai.core.roomgrid_level import RejectSampling, RoomGridLevel
+
+from babyaipp import placement as tile_placement
+from babyaipp import text as textgen
+from babyaipp.catalog import FamilySpec, get_family
+from babyaipp.dynamics import PROPERTIES, StepContext
+from babyaipp.splits import draw_floor_map, has_held_out_pair
+
+MAX_LAYOUT_TRIES = 1000
+MAX_PLACEMENT_TRIES = 50
+FORWARD = 2
+
+
+class GenerationError(RuntimeError):
+    """A level could not be generated within the bounded number of tries."""
+
+
+class DynamicsLevel:
+    """A BabyAI level whose floor carries coloured tiles with hidden dynamics.
+
+    Mixed into a minigrid ``RoomGridLevel`` subclass by :func:`level_class`; build one with
+    :func:`make_env` or ``gym.make("BabyAIPP-<Family>-<Split>-v0")``.
+
+    ## Description
+    The base BabyAI level is generated as usual (walls, doors, objects, agent, instruction).
+    Then each floor colour of the episode gets a property from the split's colour→property
+    map (:mod:`babyaipp.splits`), coloured ``Floor`` tiles are scattered
+    (:mod:`babyaipp.placement`) and one sentence per colour describes the map
+    (:mod:`babyaipp.text`). The map is redrawn every episode.
+
+    ## Observation
+    A dict with minigrid's ``image`` (7×7×3 uint8, floors encode as ``(3, colour, 0)``; the
+    agent's own cell is hidden, as in minigrid, so the agent must remember what it stepped
+    onto), ``direction`` (0–3), ``mission`` (the BabyAI instruction only) and ``description``
+    (the sentences, e.g. ``"green floors are trap. blue floors are sticky."``). Text entries
+    are gymnasium ``Text`` spaces with charset :data:`babyaipp.text.CHARSET`.
+
+    ## Actions
+    minigrid's 7 actions: left, right, forward, pickup, drop, toggle, done. Anything else
+    raises ``ValueError``. An object cannot be dropped onto a floor tile (stock minigrid).
+
+    ## Floor dynamics
+    One step: (1) the property of the tile under the agent when the step starts is looked
+    up; (2) each active rule's pre-action hook runs (magic push, fliplr swap, flipud reversal,
+    sticky hold); (3) the minigrid action and BabyAI's mission check; (4) entry rules for every
+    cell entered during the step (slide, trap); (5) bookkeeping, observation, info. Each rule's
+    spec is its class docstring in :mod:`babyaipp.dynamics`.
+
+    ## Rewards
+    BabyAI's ``1 - 0.9 * step_count / max_steps`` on success, 0 otherwise (a trap pays 0).
+
+    ## Termination and truncation
+    ``terminated`` on success, on a trap, or when BabyAI's verifier fails the instruction;
+    ``truncated`` when ``step_count`` reaches ``max_steps``.
+
+    ## Info (every reset and step)
+    ``floor_properties`` (colour→property), ``held_out`` (the map holds a held-out pair of the
+    family), ``tile`` (property under the agent, or None), ``success`` (True only on the step
+    that completes the mission without dying) and ``failure`` (``"trap"``, ``"timeout"``,
+    ``"mission"`` or None).
+
+    ## Randomness
+    ``reset(seed=…)`` seeds one generator. At the start of each episode it spawns two child
+    generators, one for the dynamics (map and tile placement) and one for the text, and keeps
+    the layout on the main stream. Hence, for the same seed, the layout is the same in every
+    split and text mode, and the map and tiles are the same in every text mode.
+
+    ## Arguments
+    ``family`` (name, dict or :class:`FamilySpec`), ``split`` (Train, HeldOut, Test, Fixed),
+    ``text`` (full, none, shuffled, random), ``sentence_order`` (shuffled, sorted),
+    ``withhold`` (sentences to hide; default the family's), ``placement`` (uniform, original),
+    ``density`` (default the family's); anything else goes to the base level (e.g.
+    ``max_steps``, ``render_mode``).
+    """
+
+    def __init__(
+        self,
+        family: str | Mapping[str, Any] | FamilySpec,
+        split: str = "Train",
+        *,
+        text: str = "full",
+        sentence_order: str = "shuffled",
+        withhold: int | None = None,
+        placement: str = "uniform",
+        density: float | None = None,
+        **base_kwargs: Any,
+    ):
+        spec = _as_spec(family)
+        if split not in spec.splits:
+            raise ValueError(f"unknown split {split!r} for family {spec.name}; valid: {spec.splits}")
+        _check_choice("text", text, textgen.TEXT_MODES)
+        _check_choice("sentence_order", sentence_order, textgen.SENTENCE_ORDERS)
+        _check_choice("placement", placement, tile_placement.PLACEMENT_MODES)
+        withhold = spec.withhold if withhold is None else withhold
+        if not isinstance(withhold, (int, np.integer)) or not 0 <= withhold <= spec.num_floor_colors:
+            raise ValueError(f"withhold={withhold!r} must be an integer in [0, {spec.num_floor_colors}]")
+        density = spec.density if density is None else density
+        if not 0.0 <= density <= 1.0:
+            raise ValueError(f"density={density!r} must be in [0, 1]")
+
+        self.family = spec
+        self.split = split
+        self.text_mode = text
+        self.sentence_order = sentence_order
+        self.withhold = int(withhold)
+        self.placement = placement
+        self.density = float(density)
+        # Episode state, set by _gen_grid / reset.
+        self.floor_map: dict[str, str] = {}
+        self.sentences: list[str] = []
+        self.description = ""
+        self.held_out = False
+        self.tiles: list[tuple[int, int, str]] = []
+        self.rule_memory: dict = {}
+        self._active_rules: list = []
+        # Counters for the benchmark's regeneration report.
+        self.generation_stats = {"episodes": 0, "layout_rejections": 0, "placement_retries": 0}
+
+        super().__init__(**{**spec.base_kwargs, **base_kwargs})
+        self.observation_space = spaces.Dict(
+            {
+                "image": self.observation_space["image"],
+                "direction": spaces.Discrete(4),
+                "mission": _text_space(textgen.MAX_MISSION_CHARS),
+                "description": _text_space(textgen.MAX_DESCRIPTION_CHARS),
+            }
+        )
+
+    # -- generation -------------------------------------------------------------------------
+
+    def _gen_grid(self, width: int, height: int) -> None:
+        # Child streams first, so that the layout stream does not depend on the split or text.
+        dynamics_rng, text_rng = (
+            np.random.default_rng(s) for s in self.np_random.integers(2**63, size=2)
+        )
+        self.floor_map = draw_floor_map(self.family, self.split, dynamics_rng)
+        self.held_out = has_held_out_pair(self.family, self.floor_map)
+        self.generation_stats["episodes"] += 1
+        for _ in range(MAX_LAYOUT_TRIES):
+            if self._gen_layout(width, height) and self._place_tiles(dynamics_rng):
+                break
+        else:
+            raise GenerationError(
+                f"{self.family.name}: no solvable layout in {MAX_LAYOUT_TRIES} tries"
+            )
+        self.surface = self.instrs.surface(self)
+        self.mission = self.surface
+        self.sentences = textgen.make_sentences(
+            self.floor_map,
+            text_rng,
+            mode=self.text_mode,
+            order=self.sentence_order,
+            withhold=self.withhold,
+        )
+        self.description = " ".join(self.sentences)
+
+    def _gen_layout(self, width: int, height: int) -> bool:
+        """One try of BabyAI's layout and mission generation (RoomGridLevel's loop, silenced)."""
+        try:
+            RoomGrid._gen_grid(self, width, height)
+            self.gen_mission()
+            self.validate_instrs(self.instrs)
+        except (RecursionError, RejectSampling):
+            self.generation_stats["layout_rejections"] += 1
+            return False
+        return True
+
+    def _place_tiles(self, rng: np.random.Generator) -> bool:
+        """Scatter the tiles; retry while traps cut off an object. False: give up this layout."""
+        mask = tile_placement.eligible_mask(self.grid, self.agent_pos, self.family.clear_around_objects)
+        colors = list(self.floor_map)
+        traps = {c for c, p in self.floor_map.items() if p == "trap"}
+        for _ in range(MAX_PLACEMENT_TRIES):
+            if self.placement == "uniform":
+                tiles = tile_placement.place_uniform(mask, colors, self.density, rng)
+            else:
+                tiles = tile_placement.place_original(mask, self.floor_map, self._room_interiors(), rng)
+            tile_placement.put_tiles(self.grid, tiles)
+            trap_cells = {(x, y) for x, y, c in tiles if c in traps}
+            if tile_placement.traps_keep_layout_solvable(self.grid, self.agent_pos, trap_cells):
+                self.tiles = tiles
+                return True
+            tile_placement.remove_tiles(self.grid, tiles)
+            self.generation_stats["placement_retries"] += 1
+        return False
+
+    def _room_interiors(self) -> list[tuple[int, int, int, int]]:
+        return [
+            (r.top[0] + 1, r.top[1] + 1, r.top[0] + r.size[0] - 1, r.top[1] + r.size[1] - 1)
+            for row in self.room_grid
+            for r in row
+        ]
+
+    # -- the World protocol used by the rules -----------------------------------------------
+
+    def property_at(self, pos) -> str | None:
+        cell = self.grid.get(pos[0], pos[1])
+        if cell is not None and cell.type == "floor":
+            return self.floor_map.get(cell.color)
+        return None
+
+    def can_enter(self, pos) -> bool:
+        if not (0 <= pos[0] < self.grid.width and 0 <= pos[1] < self.grid.height):
+            return False
+        cell = self.grid.get(pos[0], pos[1])
+        return cell is None or cell.can_overlap()
+
+    # -- the gym API --------------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        obs, _ = super().reset(seed=seed, options=options)
+        used = set(self.floor_map.values())
+        self._active_rules = [rule for name, rule in PROPERTIES.items() if name in used]
+        self.rule_memory = {}
+        for rule in self._active_rules:
+            rule.reset(self.rule_memory)
+        return obs, self._info(success=False, failure=None)
+
+    def step(self, action):
+        if not self.action_space.contains(action):
+            raise ValueError(
+                f"invalid action {action!r}; valid: integers 0-6 "
+                f"({', '.join(f'{a.value}={a.name}' for a in self.actions)})"
+            )
+        start = self.agent_pos
+        cell = self.grid.get(start[0], start[1])
+        start_color = cell.color if cell is not None and cell.type == "floor" else None
+        ctx = StepContext(
+            pos=start,
+            dir=self.agent_dir,
+            action=int(action),
+            start_property=self.floor_map.get(start_color) if start_color else None,
+            start_color=start_color,
+            memory=self.rule_memory,
+        )
+        for rule in self._active_rules:  # phase 2: pre-action rules
+            rule.before_action(ctx, self)
+        self.agent_pos, self.agent_dir = ctx.pos, ctx.dir
+
+        if ctx.died:  # pushed into a trap: the action is not taken
+            self.step_count += 1
+            obs = self.gen_obs()
+            reward, terminated = 0.0, True
+            truncated = self.step_count >= self.max_steps
+            success = False
+        else:  # phase 3: the minigrid action and the mission check
+            before = self.agent_pos
+            obs, reward, terminated, truncated, _ = super().step(ctx.action)
+            success = terminated and reward > 0
+            if ctx.action == FORWARD and self.agent_pos != before:  # phase 4: entry rules
+                ctx.dir = self.agent_dir
+                ctx.enter(self.agent_pos, "move", self)
+                if ctx.pos != self.agent_pos:  # slid
+                    self.agent_pos = ctx.pos
+                    obs = self.gen_obs()
+            if ctx.died:
+                reward, terminated, success = 0.0, True, False
+
+        if ctx.died:
+            failure = "trap"
+        elif success:
+            failure = None
+        elif terminated:
+            failure = "mission"
+        elif truncated:
+            failure = "timeout"
+        else:
+            failure = None
+        return obs, float(reward), terminated, truncated, self._info(success, failure)
+
+    def gen_obs(self):
+        obs = super().gen_obs()
+        obs["description"] = self.description
+        return obs
+
+    def _info(self, success: bool, failure: str | None) -> dict[str, Any]:
+        return {
+            "floor_properties": dict(self.floor_map),
+            "held_out": self.held_out,
+            "tile": self.property_at(self.agent_pos),
+            "success": success,
+            "failure": failure,
+        }
+
+    def __reduce__(self):
+        # The class is made at run time, so pickle rebuilds it from its base level.
+        return (_new_instance, (type(self).base_level,), self.__dict__.copy())
+
+
+def _text_space(max_length: int) -> spaces.Text:
+    return spaces.Text(max_length, min_length=0, charset=textgen.CHARSET)
+
+
+@functools.lru_cache(maxsize=None)
+def level_class(base: type) -> type:
+    """The dynamics level class over the BabyAI level class ``base`` (cached)."""
+    if not issubclass(base, RoomGridLevel):
+        raise TypeError(f"base level {base!r} must be a minigrid RoomGridLevel subclass")
+    name = f"{base.__name__}Dynamics"
+    return type(name, (DynamicsLevel, base), {"__doc__": DynamicsLevel.__doc__, "base_level": base})
+
+
+def _new_instance(base: type) -> DynamicsLevel:
+    cls = level_class(base)
+    return cls.__new__(cls)
+
+
+def _as_spec(family: str | Mapping[str, Any] | FamilySpec) -> FamilySpec:
+    if isinstance(family, FamilySpec):
+        return family
+    if isinstance(family, str):
+        return get_family(family)
+    if isinstance(family, Mapping):
+        return FamilySpec.from_dict(family)
+    raise TypeError(f"family must be a name, a dict or a FamilySpec, got {family!r}")
+
+
+def _check_choice(name: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"unknown {name} {value!r}; valid: {list(valid)}")
+
+
+def make_env(family: str | Mapping[str, Any] | FamilySpec, split: str = "Train", **kwargs):
+    """Build the dynamics env of ``family`` for ``split`` (the gym entry point)."""
+    spec = _as_spec(family)
+    return level_class(spec.base_class())(spec, split, **kwargs)
