@@ -37,6 +37,9 @@ class World(Protocol):
     def property_at(self, pos: Pos) -> str | None:
         """The property of the floor tile at ``pos``, or None if there is no tile."""
 
+    def color_at(self, pos: Pos) -> str | None:
+        """The colour of the floor tile at ``pos``, or None if there is no tile."""
+
     def can_enter(self, pos: Pos) -> bool:
         """Whether the agent may stand on ``pos`` (empty, a floor tile or an open door)."""
 
@@ -264,6 +267,63 @@ def get_property(name: str) -> TileRule:
         return PROPERTIES[name]
     except KeyError:
         raise ValueError(f"unknown property {name!r}; valid: {list(PROPERTIES)}") from None
+
+
+def begin_step(
+    world: World, pos: Pos, direction: int, action: int, memory: dict, rules: list[TileRule]
+) -> StepContext:
+    """Phases 1–2 of a step: look up the start tile and run the pre-action hooks of ``rules``.
+
+    ``memory`` is updated in place (copy it first to explore without committing).
+    """
+    ctx = StepContext(
+        pos=pos,
+        dir=direction,
+        action=int(action),
+        start_property=world.property_at(pos),
+        start_color=world.color_at(pos),
+        memory=memory,
+    )
+    for rule in rules:
+        rule.before_action(ctx, world)
+    return ctx
+
+
+def simulate_step(
+    world: World, pos: Pos, direction: int, action: int, memory: dict, rules: list[TileRule]
+) -> StepContext:
+    """A whole step for the movement actions (left, right, forward; others do not move).
+
+    The same phases as the env's step with minigrid's movement in phase 3 (turns; forward
+    into a cell that can be entered), for planners and tests that need no minigrid env. The
+    env itself runs minigrid's own action in phase 3; a test checks that both agree.
+    """
+    ctx = begin_step(world, pos, direction, action, memory, rules)
+    if ctx.died:
+        return ctx
+    if ctx.action == Actions.left:
+        ctx.dir = (ctx.dir - 1) % 4
+    elif ctx.action == Actions.right:
+        ctx.dir = (ctx.dir + 1) % 4
+    elif ctx.action == Actions.forward:
+        ahead = step_pos(ctx.pos, ctx.dir)
+        if world.can_enter(ahead):
+            ctx.enter(ahead, "move", world)
+    return ctx
+
+
+def active_rules(properties) -> list[TileRule]:
+    """The registered rules for ``properties`` (any iterable of names), in hook order."""
+    used = set(properties)
+    return [rule for name, rule in PROPERTIES.items() if name in used]
+
+
+def reset_memory(rules: list[TileRule]) -> dict:
+    """A fresh episode memory for ``rules``."""
+    memory: dict = {}
+    for rule in rules:
+        rule.reset(memory)
+    return memory
 
 
 # The built-in six, in hook order: the magic push comes first so that a push onto a sticky

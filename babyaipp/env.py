@@ -14,7 +14,7 @@ from minigrid.envs.babyai.core.roomgrid_level import RejectSampling, RoomGridLev
 from babyaipp import placement as tile_placement
 from babyaipp import text as textgen
 from babyaipp.catalog import FamilySpec, get_family
-from babyaipp.dynamics import PROPERTIES, StepContext
+from babyaipp.dynamics import active_rules, begin_step, reset_memory
 from babyaipp.splits import draw_floor_map, has_held_out_pair
 
 MAX_LAYOUT_TRIES = 1000
@@ -210,6 +210,10 @@ class DynamicsLevel:
             return self.floor_map.get(cell.color)
         return None
 
+    def color_at(self, pos) -> str | None:
+        cell = self.grid.get(pos[0], pos[1])
+        return cell.color if cell is not None and cell.type == "floor" else None
+
     def can_enter(self, pos) -> bool:
         if not (0 <= pos[0] < self.grid.width and 0 <= pos[1] < self.grid.height):
             return False
@@ -220,11 +224,8 @@ class DynamicsLevel:
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, _ = super().reset(seed=seed, options=options)
-        used = set(self.floor_map.values())
-        self._active_rules = [rule for name, rule in PROPERTIES.items() if name in used]
-        self.rule_memory = {}
-        for rule in self._active_rules:
-            rule.reset(self.rule_memory)
+        self._active_rules = active_rules(self.floor_map.values())
+        self.rule_memory = reset_memory(self._active_rules)
         return obs, self._info(success=False, failure=None)
 
     def step(self, action):
@@ -233,19 +234,10 @@ class DynamicsLevel:
                 f"invalid action {action!r}; valid: integers 0-6 "
                 f"({', '.join(f'{a.value}={a.name}' for a in self.actions)})"
             )
-        start = self.agent_pos
-        cell = self.grid.get(start[0], start[1])
-        start_color = cell.color if cell is not None and cell.type == "floor" else None
-        ctx = StepContext(
-            pos=start,
-            dir=self.agent_dir,
-            action=int(action),
-            start_property=self.floor_map.get(start_color) if start_color else None,
-            start_color=start_color,
-            memory=self.rule_memory,
+        # Phases 1-2: the start tile and the pre-action rules.
+        ctx = begin_step(
+            self, self.agent_pos, self.agent_dir, action, self.rule_memory, self._active_rules
         )
-        for rule in self._active_rules:  # phase 2: pre-action rules
-            rule.before_action(ctx, self)
         self.agent_pos, self.agent_dir = ctx.pos, ctx.dir
 
         if ctx.died:  # pushed into a trap: the action is not taken

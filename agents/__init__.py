@@ -1,0 +1,1 @@
+"""babyaipp.agents: text-conditioned policies and the PPO trainer (imports torch)."""

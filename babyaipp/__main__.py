@@ -1,0 +1,5 @@
+import sys
+
+from babyaipp.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``babyaipp`` CLI, one module each (see babyaipp.cli)."""
