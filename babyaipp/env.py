@@ -18,7 +18,7 @@ from babyaipp.dynamics import active_rules, begin_step, reset_memory
 from babyaipp.splits import draw_floor_map, has_held_out_pair
 
 MAX_LAYOUT_TRIES = 1000
-MAX_PLACEMENT_TRIES = 50
+MAX_PLACEMENT_TRIES = 20
 FORWARD = 2
 
 

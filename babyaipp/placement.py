@@ -32,8 +32,8 @@ from minigrid.core.world_object import Floor
 
 PLACEMENT_MODES: tuple[str, ...] = ("uniform", "original")
 
-EMPTY, WALL, DOOR, OBJECT = 0, 1, 2, 3
-_CODES = {"wall": WALL, "door": DOOR}
+EMPTY, WALL, DOOR, OBJECT, FLOOR = 0, 1, 2, 3, 4
+_CODES = {"wall": WALL, "door": DOOR, "floor": FLOOR}
 
 # The original's tiers and rates: tier 0 {trap}, tier 1 {slippery, magic}, tier 2 the rest.
 ORIGINAL_TIERS: tuple[tuple[str, ...], ...] = (
@@ -46,7 +46,7 @@ ORIGINAL_TRIES = 20
 
 
 def occupancy(grid) -> np.ndarray:
-    """A (height, width) int8 array: EMPTY, WALL, DOOR or OBJECT per cell."""
+    """A (height, width) int8 array: EMPTY, WALL, DOOR, FLOOR (a tile) or OBJECT per cell."""
     codes = [EMPTY if c is None else _CODES.get(c.type, OBJECT) for c in grid.grid]
     return np.array(codes, dtype=np.int8).reshape(grid.height, grid.width)
 

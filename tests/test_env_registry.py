@@ -1,0 +1,113 @@
+"""Tests that scale with the registry: every registered babyaipp id, the same checks."""
+
+import pickle
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import babyaipp
+from babyaipp import AppendDescription, TokenizeText
+
+ALL_IDS = babyaipp.registered_ids()
+INFO_KEYS = {"floor_properties", "held_out", "tile", "success", "failure"}
+
+
+def rollout(env, seed, steps=60):
+    """(obs, reward, terminated, truncated, info) of a seeded random rollout, resets included."""
+    rng = np.random.default_rng(seed)
+    trace = [env.reset(seed=seed)]
+    for _ in range(steps):
+        out = env.step(int(rng.integers(7)))
+        trace.append(out)
+        if out[2] or out[3]:
+            trace.append(env.reset())
+    return trace
+
+
+def assert_same(a, b):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert_same(a[k], b[k])
+    elif isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b)
+    else:
+        assert a == b
+
+
+def test_catalog_has_every_family_and_split():
+    families = {
+        "GoToRedBall", "GoToRedBallHard", "GoToRedBallMaze", "GoToRedBallSticky", "GoToLocal",
+        "GoTo", "GoToHard", "GoToObjMaze", "PutNextLocal", "PutNext", "PutNextHard", "PickupLoc",
+        "Unlock", "GoToSeq", "GoTo2x2Partial",
+    }  # fmt: skip
+    assert set(babyaipp.FAMILIES) == families
+    with_fixed = {"GoToRedBallHard", "GoToRedBallMaze", "PutNextLocal", "GoToHard", "Unlock",
+                  "PickupLoc", "GoToSeq"}  # fmt: skip
+    for name, spec in babyaipp.FAMILIES.items():
+        expected = ["Train", "HeldOut", "Test"] + (["Fixed"] if name in with_fixed else [])
+        assert list(spec.splits) == expected, name
+    assert len(ALL_IDS) == 3 * 15 + 7
+
+
+@pytest.mark.parametrize("env_id", ALL_IDS)
+def test_gymnasium_check_env(env_id):
+    env = gym.make(env_id, render_mode="rgb_array")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped, skip_render_check=True)
+    messages = [str(w.message) for w in caught]
+    assert not messages, messages
+    env.close()
+
+
+@pytest.mark.parametrize("env_id", ALL_IDS)
+def test_spaces_contain_every_observation_and_info_is_complete(env_id):
+    env = gym.make(env_id)
+    appended = AppendDescription(gym.make(env_id))
+    tokenized = TokenizeText(gym.make(env_id))
+    for (obs, *_, info), app, tok in zip(
+        rollout(env, 1), rollout(appended, 1), rollout(tokenized, 1), strict=True
+    ):
+        assert env.observation_space.contains(obs), obs
+        assert appended.observation_space.contains(app[0])
+        assert tokenized.observation_space.contains(tok[0])
+        assert INFO_KEYS <= set(info)
+        assert set(info["floor_properties"]) <= set(babyaipp.text.COLOR_NAMES)
+
+
+@pytest.mark.parametrize("env_id", ALL_IDS)
+def test_same_seed_same_episode_text_included(env_id):
+    assert_same(rollout(gym.make(env_id), 7), rollout(gym.make(env_id), 7))
+
+
+@pytest.mark.parametrize("env_id", ALL_IDS)
+def test_pickle_round_trip_continues_identically(env_id):
+    env = gym.make(env_id)
+    env.reset(seed=3)
+    env.step(2)
+    clone = pickle.loads(pickle.dumps(env))
+    for action in (2, 1, 2, 2, 0, 2):
+        assert_same(env.step(action), clone.step(action))
+
+
+@pytest.mark.parametrize("env_id", ALL_IDS)
+def test_rgb_array_render(env_id):
+    env = gym.make(env_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.ndim == 3 and frame.shape[2] == 3 and frame.std() > 0
+    env.close()
+
+
+def test_different_seeds_differ():
+    env = gym.make("BabyAIPP-GoToLocal-Test-v0")
+    descriptions = {env.reset(seed=s)[0]["description"] for s in range(20)}
+    assert len(descriptions) > 1
