@@ -35,8 +35,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--episodes", type=int, default=100, help="seeds per text mode")
     p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument(
-        "--modes", default="full,shuffled,none", help="comma-separated text modes; the first "
-        "is the reference (default: full,shuffled,none)"
+        "--modes",
+        default="full,shuffled,none",
+        help="comma-separated text modes; the first is the reference (default: full,shuffled,none)",
     )
     p.add_argument("--json", metavar="FILE", help="also write the full result (per seed) as JSON")
     p.set_defaults(func=run_probe)

@@ -156,7 +156,8 @@ class Oracle:
             if isinstance(result, Plan):
                 last = len(result.actions) - 1
                 self._plan.extend(
-                    (a, p, i == last) for i, (a, p) in enumerate(zip(result.actions, result.poses))
+                    (a, p, i == last)
+                    for i, (a, p) in enumerate(zip(result.actions, result.poses, strict=True))
                 )
                 return
             if isinstance(result, list):
@@ -276,4 +277,6 @@ def solve(env, *, reads_text: bool = True, seed: int | None = None, **reset_kwar
         actions.append(action)
         rewards.append(float(reward))
         done = terminated or truncated
-    return Rollout(actions, rewards, bool(info["success"]), info["failure"], oracle.stats, oracle.stuck)
+    return Rollout(
+        actions, rewards, bool(info["success"]), info["failure"], oracle.stats, oracle.stuck
+    )

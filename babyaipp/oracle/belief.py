@@ -80,9 +80,11 @@ class Belief:
         stated: Mapping[str, str] | None = None,
     ):
         self.colors = tuple(sorted(colors))
-        stated = {
-            c: p for c, p in (stated or {}).items() if c in self.colors and p in PROPERTIES
-        } if stated is not None else None
+        stated = (
+            {c: p for c, p in (stated or {}).items() if c in self.colors and p in PROPERTIES}
+            if stated is not None
+            else None
+        )
         self.candidates = tuple(dict.fromkeys([*candidates, *(stated or {}).values()]))
         unknown = [p for p in self.candidates if p not in PROPERTIES]
         if unknown:
@@ -90,7 +92,7 @@ class Belief:
         self.rules = active_rules(self.candidates)
         start = normalise_memory(reset_memory(self.rules))
         self.open_hypotheses = [Hypothesis({}, start)]
-        self.text_hypotheses = [] if stated is None else [Hypothesis(stated, dict(start))]
+        self.text_hypotheses = [Hypothesis(stated, dict(start))] if stated else []
         self.reads_text = stated is not None
         self.contradicted = False  # the text turned out wrong
 
@@ -103,9 +105,7 @@ class Belief:
         """Colours on which every hypothesis agrees, with their property."""
         hyps = self.hypotheses
         first = hyps[0].assign
-        return {
-            c: p for c, p in first.items() if all(h.assign.get(c) == p for h in hyps[1:])
-        }
+        return {c: p for c, p in first.items() if all(h.assign.get(c) == p for h in hyps[1:])}
 
     def may_be(self, color: str, prop: str) -> bool:
         """Whether some hypothesis leaves ``color`` free (and ``prop`` is a candidate) or
@@ -129,9 +129,7 @@ class Belief:
         """
         self.open_hypotheses = self._filter(self.open_hypotheses, grid, before, action, after)
         if self.text_hypotheses:
-            self.text_hypotheses = self._filter(
-                self.text_hypotheses, grid, before, action, after
-            )
+            self.text_hypotheses = self._filter(self.text_hypotheses, grid, before, action, after)
             self.contradicted = not self.text_hypotheses
         if not self.open_hypotheses:  # only if a rule changed under us: start afresh
             start = normalise_memory(reset_memory(self.rules))

@@ -96,9 +96,7 @@ def play(policy, env_id: str, seeds: Sequence[int], text: str = "full") -> list[
             start, total, length, done = True, 0.0, 0, False
             while not done:
                 batch = {k: np.asarray(v)[None] for k, v in obs.items()}
-                actions, state = policy.act(
-                    batch, state, np.array([start]), greedy=True, envs=envs
-                )
+                actions, state = policy.act(batch, state, np.array([start]), greedy=True, envs=envs)
                 obs, reward, terminated, truncated, info = env.step(int(actions[0]))
                 start, total, length = False, total + reward, length + 1
                 done = terminated or truncated
@@ -149,7 +147,7 @@ def probe(
     episodes = {mode: play(policy, env_id, seeds, mode) for mode in modes}
     reference = modes[0]
     for mode in modes[1:]:
-        for a, b in zip(episodes[reference], episodes[mode]):
+        for a, b in zip(episodes[reference], episodes[mode], strict=True):
             if a["floor_properties"] != b["floor_properties"]:
                 raise RuntimeError(
                     f"{env_id} seed {a['seed']}: the map differs between text={reference!r} "

@@ -192,9 +192,7 @@ class Open(Task):
             if carrying is not None and carrying.type == "key":
                 keyed = [d for d in locked if d.color == carrying.color]
                 if keyed:
-                    return oracle.plan_to(
-                        Goal(frozenset(tuple(d.cur_pos) for d in keyed), TOGGLE)
-                    )
+                    return oracle.plan_to(Goal(frozenset(tuple(d.cur_pos) for d in keyed), TOGGLE))
             keys = _keys_for(oracle, {d.color for d in locked})
             if keys:
                 return [Pickup(keys), self]
