@@ -20,23 +20,22 @@ What it may use:
 Each act: learn from the last step; if the pose is not the one the plan predicted, throw the
 plan away; if there is no plan, plan the current task (:mod:`babyaipp.oracle.tasks`) with
 :func:`~babyaipp.oracle.search.find_plan`. When no plan exists it looks for what is in the way
-on a map that ignores the dynamics (a locked door: fetch its key; an object: move it aside) and
-plans that first. If that fails too, it is *stuck*: it records why in :attr:`Oracle.stuck` and
+by planning through objects and locked doors at a high cost (a locked door on that plan: fetch
+its key; an object: move it aside) and plans that first. If that fails too, it is *stuck*: it
+records why in :attr:`Oracle.stuck` and
 answers ``done`` (an inert action) until the episode ends.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from babyaipp.dynamics import Pos, step_pos
+from babyaipp.dynamics import Pos
 from babyaipp.oracle.belief import TRAP, Belief
 from babyaipp.oracle.search import DONE, Goal, Plan, find_plan
-from babyaipp.oracle.tasks import NEIGHBOURS_4, DropAway, Pickup, Task, Toggle, tasks_for
+from babyaipp.oracle.tasks import DropAway, Pickup, Task, Toggle, tasks_for
 from babyaipp.oracle.world import BeliefWorld, floor_colors
 from babyaipp.text import parse_description
 
@@ -45,7 +44,7 @@ DANGER = 200.0
 UNSURE = 3.0
 """Extra cost of entering a tile of a colour the oracle knows is no trap but not what it is."""
 OBSTACLE = 50.0
-"""Cost of an obstacle (locked door, object) on the dynamics-free map of the fallback."""
+"""Extra cost of walking through an obstacle (object, locked door) in the fallback's plan."""
 MAX_TASK_CHANGES = 64
 MAX_FIXES = 12
 
@@ -127,10 +126,11 @@ class Oracle:
 
     # -- planning -----------------------------------------------------------------------------
 
-    def plan_to(self, goal: Goal) -> Plan | None:
-        """The cheapest plan to ``goal`` from the current state, under the current belief."""
+    def plan_to(self, goal: Goal, obstacles: frozenset[Pos] = frozenset()) -> Plan | None:
+        """The cheapest plan to ``goal`` from the current state, under the current belief
+        (through ``obstacles`` at a cost of :data:`OBSTACLE` each)."""
         known = self.belief.known()
-        world = BeliefWorld(self.env.grid, known, closed_doors=True)
+        world = BeliefWorld(self.env.grid, known, closed_doors=True, obstacles=obstacles)
         penalty = {
             c: DANGER if self.belief.may_be(c, TRAP) else UNSURE
             for c in self.belief.colors
@@ -138,7 +138,13 @@ class Oracle:
         }
         start = time.perf_counter()
         plan = find_plan(
-            world, self.pose(), self.belief.planning_memory(), self.belief.rules, goal, penalty
+            world,
+            self.pose(),
+            self.belief.planning_memory(),
+            self.belief.rules,
+            goal,
+            penalty,
+            obstacle_cost=OBSTACLE if obstacles else 0.0,
         )
         self.stats.plan_seconds += time.perf_counter() - start
         self.stats.plans += 1
@@ -170,86 +176,59 @@ class Oracle:
         self.stuck = f"the task list kept changing ({MAX_TASK_CHANGES} times)"
 
     def _fix(self, task: Task) -> list[Task] | None:
-        """Tasks that clear the way to ``task`` (None, and :attr:`stuck` set, if none)."""
+        """Tasks that clear the way to ``task`` (None, and :attr:`stuck` set, if none).
+
+        Plans ``task``'s goal again with every object and locked door passable at a cost of
+        :data:`OBSTACLE`; the first one that plan walks into is cleared: an object is moved
+        aside, a locked door is unlocked with its key (what is carried is put down first and
+        picked up again after).
+        """
         if self._fixes >= MAX_FIXES:
             self.stuck = f"no plan for {task!r} after {MAX_FIXES} fixes"
             return None
-        path = self._relaxed_path(task.targets(self))
-        if path is None:
+        grid = self.env.grid
+        obstacles = frozenset(
+            (x, y)
+            for y in range(grid.height)
+            for x in range(grid.width)
+            if _is_obstacle(grid.get(x, y))
+        )
+        plan = self.plan_to(task.goal(self), obstacles)
+        if plan is None:
             self.stuck = f"no way to {task!r}, even moving objects and unlocking doors"
             return None
-        grid = self.env.grid
-        for pos in path:
-            cell = grid.get(*pos)
-            if cell is None or cell.type in ("floor", "wall"):
-                continue
-            if cell.type == "door":
-                if not cell.is_locked:
-                    continue
-                keys = [
-                    c
-                    for c in grid.grid
-                    if c is not None and c.type == "key" and c.color == cell.color
-                ]
-                carrying = self.env.carrying
-                if carrying is not None and carrying.type == "key" and carrying.color == cell.color:
-                    fix = [Toggle([cell])]
-                elif keys:
-                    fix = [Pickup(keys), Toggle([cell]), DropAway(path)]
-                else:
+        blocker = next((p for p in plan.cells if p in obstacles), None)
+        if blocker is None:
+            self.stuck = f"no plan for {task!r}, though nothing is in the way"
+            return None
+        cell = grid.get(*blocker)
+        avoid = set(plan.cells)
+        carrying = self.env.carrying
+        if cell.type == "door":
+            if carrying is not None and carrying.type == "key" and carrying.color == cell.color:
+                fix = [Toggle([cell])]
+                carrying = None  # keep holding the key
+            else:
+                keys = [c for c in grid.grid if c is not None and c.type == "key"]
+                keys = [k for k in keys if k.color == cell.color]
+                if not keys:
                     self.stuck = f"{task!r}: the {cell.color} door is locked and no key is left"
                     return None
-            else:  # an object in the way: move it aside
-                fix = [Pickup([cell]), DropAway(path)]
-            self._fixes += 1
-            self.stats.fixes += 1
-            self.stats.log.append(f"fix for {task!r}: clear {cell.color} {cell.type} at {pos}")
-            carrying = self.env.carrying
-            if carrying is not None and not (fix and isinstance(fix[0], Toggle)):
-                fix = [DropAway(path), *fix, Pickup([carrying])]
-            return fix
-        self.stuck = f"no plan for {task!r}, though nothing is in the way (the dynamics?)"
-        return None
+                fix = [Pickup(keys), Toggle([cell]), DropAway(avoid)]
+        else:  # an object in the way: move it aside
+            fix = [Pickup([cell]), DropAway(avoid)]
+        if carrying is not None:
+            fix = [DropAway(avoid), *fix, Pickup([carrying])]
+        self._fixes += 1
+        self.stats.fixes += 1
+        self.stats.log.append(f"for {task!r}: clear the {cell.color} {cell.type} at {blocker}")
+        return fix
 
-    def _relaxed_path(self, targets: set[Pos]) -> list[Pos] | None:
-        """Cells from the agent to a cell beside a target, on a map without dynamics where a
-        locked door or an object costs :data:`OBSTACLE` and a known trap is a wall."""
-        grid = self.env.grid
-        traps = {c for c, p in self.belief.known().items() if p == TRAP}
-        start, _ = self.pose()
-        goals = {step_pos(t, d) for t in targets for d in range(4)}
-        counter = itertools.count()
-        heap = [(0.0, next(counter), start)]
-        came = {start: None}
-        best = {start: 0.0}
-        while heap:
-            cost, _, pos = heapq.heappop(heap)
-            if cost > best[pos]:
-                continue
-            if pos in goals:
-                path = []
-                while pos is not None:
-                    path.append(pos)
-                    pos = came[pos]
-                return path[::-1]
-            for dx, dy in NEIGHBOURS_4:
-                nxt = (pos[0] + dx, pos[1] + dy)
-                if not (0 <= nxt[0] < grid.width and 0 <= nxt[1] < grid.height):
-                    continue
-                cell = grid.get(*nxt)
-                if cell is None or cell.type == "floor" and cell.color not in traps:
-                    step = 1.0
-                elif cell.type == "door":
-                    step = OBSTACLE if cell.is_locked else 1.0
-                elif cell.type in ("key", "ball", "box"):
-                    step = OBSTACLE
-                else:
-                    continue
-                if cost + step < best.get(nxt, float("inf")):
-                    best[nxt] = cost + step
-                    came[nxt] = pos
-                    heapq.heappush(heap, (cost + step, next(counter), nxt))
-        return None
+
+def _is_obstacle(cell) -> bool:
+    return cell is not None and (
+        cell.type in ("key", "ball", "box") or (cell.type == "door" and cell.is_locked)
+    )
 
 
 @dataclass

@@ -9,9 +9,10 @@ and swapped turns. A step that enters a trap is never taken (traps are walls), w
 walks, slides or is pushed into it.
 
 Costs: every action costs 1; entering a tile of a colour the belief does not know costs
-``penalty[colour]`` more (the oracle avoids unknown floors when it can). A closed door in the
-way costs 2: a ``toggle`` then the ``forward`` into it (the world counts closed doors as
-enterable, and the search inserts the toggle).
+``penalty[colour]`` more (the oracle avoids unknown floors when it can); entering one of the
+world's ``obstacles`` costs ``obstacle_cost`` more. A closed door in the way costs 2: a
+``toggle`` then the ``forward`` into it (the world counts closed doors as enterable, and the
+search inserts the toggle).
 
 A :class:`Goal` is a set of cells to face and the action that completes it:
 
@@ -59,10 +60,11 @@ class Goal:
 
 @dataclass
 class Plan:
-    """Actions, the pose expected after each, and the total cost."""
+    """Actions, the pose expected after each, the cells entered in order, and the cost."""
 
     actions: list[int]
     poses: list[Pose]
+    cells: list[Pos]
     cost: float
     expansions: int
 
@@ -74,6 +76,7 @@ def find_plan(
     rules: list,
     goal: Goal,
     penalty: Mapping[str, float] | None = None,
+    obstacle_cost: float = 0.0,
     max_expansions: int = MAX_EXPANSIONS,
 ) -> Plan | None:
     """The cheapest plan from ``pose`` (with the rules' ``memory``) to ``goal``, or None.
@@ -113,7 +116,7 @@ def find_plan(
             ctx = simulate_step(world, pos, direction, action, dict(mem), rules)
             if not ctx.died and step_pos(ctx.pos, ctx.dir) in goal.targets:
                 goal_key = ("goal", next(counter))
-                came_from[goal_key] = (key, (action,), ((ctx.pos, ctx.dir),))
+                came_from[goal_key] = (key, (action,), ((ctx.pos, ctx.dir),), ())
                 heapq.heappush(heap, (cost + 1.0, next(counter), goal_key))
 
         for action in MOVES:
@@ -121,17 +124,20 @@ def find_plan(
             if step is None:
                 continue
             actions, poses, ctx = step
+            cells = tuple(p for p, _ in ctx.entered)
             new_cost = cost + len(actions) + sum(penalty.get(c, 0.0) for c in _colors(world, ctx))
+            if obstacle_cost:
+                new_cost += obstacle_cost * sum(p in world.obstacles for p in cells)
             if goal.action is None and step_pos(_verify_pos(ctx, pos), ctx.dir) in goal.targets:
                 goal_key = ("goal", next(counter))
-                came_from[goal_key] = (key, actions, poses)
+                came_from[goal_key] = (key, actions, poses, cells)
                 heapq.heappush(heap, (new_cost, next(counter), goal_key))
             new_mem = normalise_memory(ctx.memory)
             new_key = (ctx.pos, ctx.dir, memory_key(new_mem))
             if new_cost < best.get(new_key, float("inf")):
                 best[new_key] = new_cost
                 state[new_key] = (ctx.pos, ctx.dir, new_mem)
-                came_from[new_key] = (key, actions, poses)
+                came_from[new_key] = (key, actions, poses, cells)
                 heapq.heappush(heap, (new_cost, next(counter), new_key))
     return None
 
@@ -176,9 +182,11 @@ def _colors(world, ctx: StepContext):
 def _reconstruct(came_from, goal_key, cost: float, expansions: int) -> Plan:
     actions: list[int] = []
     poses: list[Pose] = []
+    cells: list[Pos] = []
     key = goal_key
     while came_from[key] is not None:
-        key, step_actions, step_poses = came_from[key]
+        key, step_actions, step_poses, step_cells = came_from[key]
         actions[:0] = step_actions
         poses[:0] = step_poses
-    return Plan(actions, poses, cost, expansions)
+        cells[:0] = step_cells
+    return Plan(actions, poses, cells, cost, expansions)

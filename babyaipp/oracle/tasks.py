@@ -39,14 +39,23 @@ RING_8 = ((-1, -1), (0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0))
 
 
 class Task:
-    """One thing to achieve; see the module docstring for what :meth:`plan` returns."""
+    """One thing to achieve; see the module docstring for what :meth:`plan` returns.
+
+    A task that plans a single goal sets ``action`` (the completing action; None for "go to")
+    and :meth:`targets`; its :meth:`goal` is what the oracle's fallback plans for.
+    """
+
+    action: int | None = None
 
     def plan(self, oracle: Oracle) -> Plan | list[Task] | None:
-        raise NotImplementedError
+        return oracle.plan_to(self.goal(oracle))
 
     def targets(self, oracle: Oracle) -> set[Pos]:
-        """The cells the agent must face to complete the task (for the fallback analysis)."""
+        """The cells the agent must face when it takes :attr:`action`."""
         return set()
+
+    def goal(self, oracle: Oracle) -> Goal:
+        return Goal(frozenset(self.targets(oracle)), self.action)
 
     def achieved(self, oracle: Oracle) -> bool:
         """Checked after the plan's last action ran as predicted."""
@@ -65,15 +74,14 @@ class GoTo(Task):
     def targets(self, oracle: Oracle) -> set[Pos]:
         return {tuple(p) for p in self.desc.obj_poss}
 
-    def plan(self, oracle: Oracle):
-        return oracle.plan_to(Goal(frozenset(self.targets(oracle))))
-
     def __repr__(self) -> str:
         return f"GoTo({self.desc})"
 
 
 class Pickup(Task):
     """Pick up one of ``objects`` (hands are freed first)."""
+
+    action = PICKUP
 
     def __init__(self, objects: Iterable):
         self.objects = list(objects)
@@ -92,7 +100,7 @@ class Pickup(Task):
             if any(carrying is o for o in self.objects):
                 return []  # already holding one
             return [DropAway(), self]
-        return oracle.plan_to(Goal(frozenset(self.targets(oracle)), PICKUP))
+        return oracle.plan_to(self.goal(oracle))
 
     def achieved(self, oracle: Oracle) -> bool:
         return any(oracle.env.carrying is o for o in self.objects)
@@ -103,6 +111,8 @@ class Pickup(Task):
 
 class DropNextTo(Task):
     """Drop what is carried on an empty cell beside an object of ``desc``."""
+
+    action = DROP
 
     def __init__(self, desc):
         self.desc = desc
@@ -117,9 +127,6 @@ class DropNextTo(Task):
                     cells.add(cell)
         return cells
 
-    def plan(self, oracle: Oracle):
-        return oracle.plan_to(Goal(frozenset(self.targets(oracle)), DROP))
-
     def achieved(self, oracle: Oracle) -> bool:
         return oracle.env.carrying is None
 
@@ -130,6 +137,8 @@ class DropNextTo(Task):
 class DropAway(Task):
     """Drop what is carried where it blocks nothing (not beside a door or an object, and not
     cutting its neighbourhood in two, like the BabyAI bot's choice), off ``avoid``."""
+
+    action = DROP
 
     def __init__(self, avoid: Iterable[Pos] = ()):
         self.avoid = set(avoid)
@@ -155,6 +164,8 @@ class Toggle(Task):
     """Toggle one of ``doors`` (open a closed one, unlock a locked one with its key, or close
     an open one)."""
 
+    action = TOGGLE
+
     def __init__(self, doors: Iterable):
         self.doors = list(doors)
         self._state = None
@@ -164,7 +175,7 @@ class Toggle(Task):
 
     def plan(self, oracle: Oracle):
         self._state = [(d.is_open, d.is_locked) for d in self.doors]
-        return oracle.plan_to(Goal(frozenset(self.targets(oracle)), TOGGLE))
+        return oracle.plan_to(self.goal(oracle))
 
     def achieved(self, oracle: Oracle) -> bool:
         return self._state != [(d.is_open, d.is_locked) for d in self.doors]
@@ -172,6 +183,8 @@ class Toggle(Task):
 
 class Open(Task):
     """BabyAI's "open the X door": toggle a matching door so that it ends up open."""
+
+    action = TOGGLE
 
     def __init__(self, desc):
         self.desc = desc

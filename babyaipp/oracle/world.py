@@ -22,15 +22,25 @@ class BeliefWorld:
     - ``can_enter``: as the env (empty cell, floor tile, open door). With
       ``closed_doors=True``, closed unlocked doors count as enterable too: the planner opens
       them with a ``toggle`` before walking in (see :mod:`babyaipp.oracle.search`).
+      Cells in ``obstacles`` (objects, locked doors) count as enterable too: the oracle's
+      fallback plans through them to find out which one to clear away.
 
     ``touched`` collects the colours outside ``properties`` whose property was asked for: the
     belief uses it to learn which unknown colours a step depended on.
     """
 
-    def __init__(self, grid, properties: Mapping[str, str], *, closed_doors: bool = False):
+    def __init__(
+        self,
+        grid,
+        properties: Mapping[str, str],
+        *,
+        closed_doors: bool = False,
+        obstacles: frozenset[Pos] = frozenset(),
+    ):
         self.grid = grid
         self.properties = properties
         self.closed_doors = closed_doors
+        self.obstacles = obstacles
         self.touched: set[str] = set()
 
     def property_at(self, pos: Pos) -> str | None:
@@ -51,7 +61,7 @@ class BeliefWorld:
         if not (0 <= x < self.grid.width and 0 <= y < self.grid.height):
             return False
         cell = self.grid.get(x, y)
-        if cell is None or cell.can_overlap():
+        if cell is None or cell.can_overlap() or pos in self.obstacles:
             return True
         return self.closed_doors and is_closed_door(cell)
 
