@@ -194,3 +194,12 @@ def test_belief_stops_trusting_a_contradicted_text():
 def test_belief_ignores_sentences_about_absent_colours_and_unknown_properties():
     belief = Belief(["blue"], SIX, stated={"blue": "trap", "red": "sticky", "green": "tacky"})
     assert belief.known() == {"blue": "trap"}
+
+
+def test_says_so_when_a_key_is_behind_its_own_locked_door():
+    # minigrid's Unlock can generate this (its reachability check walks through locked doors).
+    env = build_scenario(["WWWWWWW", "W>.LKRW", "WWWWWWW"], {}, max_steps=20)
+    oracle = Oracle(env)
+    _, info = play(env, oracle)
+    assert info["failure"] == "timeout"
+    assert oracle.stuck == "the yellow key is behind the locked door it opens"

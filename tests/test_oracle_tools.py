@@ -154,12 +154,12 @@ def test_demos_rejects_bad_files(tmp_path):
 
 def test_probe_oracle_loses_success_with_a_lying_text_and_the_blind_twin_does_not():
     env_id, seeds = "BabyAIPP-GoToRedBallHard-Test-v0", range(30)
-    reader = probe(OraclePolicy(), env_id, seeds)
+    reader = probe(OraclePolicy, env_id, seeds)
     assert reader["modes"]["full"]["success_rate"] == 1.0
     assert reader["modes"]["shuffled"]["success_rate"] < 1.0
     assert reader["modes"]["shuffled"]["trap_rate"] > 0
     assert reader["modes"]["shuffled"]["success_drop"] > 0
-    blind = probe(OraclePolicy(reads_text=False), env_id, seeds)
+    blind = probe(lambda: OraclePolicy(reads_text=False), env_id, seeds)
     rates = {m: blind["modes"][m]["success_rate"] for m in ("full", "shuffled", "none")}
     assert len(set(rates.values())) == 1  # it never reads, so the text changes nothing
     assert blind["modes"]["shuffled"]["success_drop_ci"] == (0.0, 0.0)
@@ -167,7 +167,7 @@ def test_probe_oracle_loses_success_with_a_lying_text_and_the_blind_twin_does_no
 
 def test_probe_rejects_bad_modes():
     with pytest.raises(ValueError, match="unknown text modes"):
-        probe(OraclePolicy(), "BabyAIPP-GoToRedBall-Train-v0", [0], ["full", "lies"])
+        probe(OraclePolicy, "BabyAIPP-GoToRedBall-Train-v0", [0], ["full", "lies"])
 
 
 # -- CLI -------------------------------------------------------------------------------------
@@ -187,7 +187,13 @@ def test_cli_demos_and_probe(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "policy=random" in printed and "none" in printed
-    assert set(json.loads(report.read_text())["modes"]) == {"full", "none"}
+    result = json.loads(report.read_text())
+    assert set(result["modes"]) == {"full", "none"}
+    # A seeded random policy is rebuilt for each mode: it does not read, so the paired
+    # episodes end alike and the drop is exactly 0.
+    assert result["modes"]["none"]["success_drop"] == 0.0
+    full, none = result["episodes"]["full"], result["episodes"]["none"]
+    assert [e["length"] for e in full] == [e["length"] for e in none]
 
 
 LOCAL = "BabyAIPP-GoToLocal-Train-v0"

@@ -104,8 +104,9 @@ def run_probe(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if args.json and not Path(args.json).parent.is_dir():
         raise FileNotFoundError(f"directory {str(Path(args.json).parent)!r} does not exist")
-    policy = load_probe_policy(args.policy)
-    result = probe(policy, args.env_id, range(args.seed, args.seed + args.episodes), modes)
+    load_probe_policy(args.policy)  # a clear error before any episode is played
+    seeds = range(args.seed, args.seed + args.episodes)
+    result = probe(lambda: load_probe_policy(args.policy), args.env_id, seeds, modes)
     print(format_probe(result))
     if args.json:
         path = Path(args.json)

@@ -211,6 +211,9 @@ class Oracle:
             else:
                 keys = [c for c in grid.grid if c is not None and c.type == "key"]
                 keys = [k for k in keys if k.color == cell.color]
+                if isinstance(task, Pickup) and any(k in task.objects for k in keys):
+                    self.stuck = f"the {cell.color} key is behind the locked door it opens"
+                    return None
                 if not keys:
                     self.stuck = f"{task!r}: the {cell.color} door is locked and no key is left"
                     return None

@@ -14,7 +14,7 @@ Policies are given as specs (:func:`load_probe_policy`): ``oracle``, ``blind-ora
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +129,15 @@ def paired_interval(diff: np.ndarray, seed: int = 0) -> tuple[float, float]:
 
 
 def probe(
-    policy, env_id: str, seeds: Sequence[int], modes: Sequence[str] = PROBE_MODES
+    make_policy: Callable[[], Any],
+    env_id: str,
+    seeds: Sequence[int],
+    modes: Sequence[str] = PROBE_MODES,
 ) -> dict[str, Any]:
     """Play ``seeds`` in every text mode of ``modes`` (the first is the reference) and compare.
+
+    ``make_policy()`` builds a fresh policy for each mode, so that a seeded stochastic policy
+    draws the same actions in every mode and only the text differs between paired episodes.
 
     Returns ``{"env_id", "policy", "seeds", "modes": {mode: {success_rate, trap_rate,
     mean_return, success_drop, success_drop_ci}}, "episodes": {mode: [...]}}``, where
@@ -144,7 +150,8 @@ def probe(
         raise ValueError(f"unknown text modes {bad or modes!r}; valid: {list(TEXT_MODES)}")
     if not seeds:
         raise ValueError("the probe needs at least one seed")
-    episodes = {mode: play(policy, env_id, seeds, mode) for mode in modes}
+    policies = {mode: make_policy() for mode in modes}
+    episodes = {mode: play(policies[mode], env_id, seeds, mode) for mode in modes}
     reference = modes[0]
     for mode in modes[1:]:
         for a, b in zip(episodes[reference], episodes[mode], strict=True):
@@ -168,7 +175,7 @@ def probe(
         }
     return {
         "env_id": env_id,
-        "policy": policy.name,
+        "policy": policies[modes[0]].name,
         "seeds": [int(s) for s in seeds],
         "reference": reference,
         "modes": summary,
