@@ -74,7 +74,8 @@ def place_uniform(
     """Tiles as (x, y, colour): each eligible cell with probability ``density``."""
     chosen = np.flatnonzero(rng.random(len(cells)) < density).tolist()
     picks = rng.integers(len(colors), size=len(chosen)).tolist()
-    return [(cells[i] % width, cells[i] // width, colors[k]) for i, k in zip(chosen, picks, strict=True)]
+    pairs = zip(chosen, picks, strict=True)
+    return [(cells[i] % width, cells[i] // width, colors[k]) for i, k in pairs]
 
 
 def place_original(
