@@ -126,9 +126,13 @@ def place_original(
 
 
 def put_tiles(grid, tiles: list[tuple[int, int, str]]) -> None:
+    """Put the tiles on the grid. Tiles of one colour share one ``Floor`` object: a floor has no
+    per-cell state (it is never picked up or moved), and building hundreds of them per reset
+    would cost more than the rest of the placement."""
     cells, width = grid.grid, grid.width
+    floors = {color: Floor(color) for color in {t[2] for t in tiles}}
     for x, y, color in tiles:
-        cells[x + y * width] = Floor(color)
+        cells[x + y * width] = floors[color]
 
 
 class Reachability:

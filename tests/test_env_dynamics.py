@@ -321,3 +321,37 @@ def test_user_property_plugs_in_without_editing_babyaipp():
 def test_register_property_rejects_duplicates():
     with pytest.raises(ValueError, match="already registered"):
         register_property(PROPERTIES["trap"])
+
+
+# -- the pure step used by planners agrees with the env ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    ["BabyAIPP-GoToRedBallHard-Test-v0", "BabyAIPP-GoToLocal-Test-v0", "BabyAIPP-GoToSeq-Test-v0"],
+)
+def test_simulate_step_matches_env_step(env_id):
+    """``simulate_step`` (for planners) predicts the env's movement under every rule."""
+    import copy
+
+    import gymnasium as gym
+    import numpy as np
+
+    from babyaipp.dynamics import simulate_step
+
+    env = gym.make(env_id, density=0.6).unwrapped
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    checked = 0
+    for _ in range(3000):
+        action = int(rng.choice([LEFT, RIGHT, FORWARD, FORWARD, DONE]))
+        memory = copy.deepcopy(env.rule_memory)
+        predicted = simulate_step(env, env.agent_pos, env.agent_dir, action, memory, env._active_rules)
+        _, _, terminated, truncated, info = env.step(action)
+        assert tuple(predicted.pos) == pos(env) and predicted.dir == env.agent_dir
+        assert predicted.died == (info["failure"] == "trap")
+        assert memory == env.rule_memory
+        checked += 1
+        if terminated or truncated:
+            env.reset(seed=checked)
+    assert checked == 3000
