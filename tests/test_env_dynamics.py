@@ -346,7 +346,9 @@ def test_simulate_step_matches_env_step(env_id):
     for _ in range(3000):
         action = int(rng.choice([LEFT, RIGHT, FORWARD, FORWARD, DONE]))
         memory = copy.deepcopy(env.rule_memory)
-        predicted = simulate_step(env, env.agent_pos, env.agent_dir, action, memory, env._active_rules)
+        predicted = simulate_step(
+            env, env.agent_pos, env.agent_dir, action, memory, env._active_rules
+        )
         _, _, terminated, truncated, info = env.step(action)
         assert tuple(predicted.pos) == pos(env) and predicted.dir == env.agent_dir
         assert predicted.died == (info["failure"] == "trap")
