@@ -135,7 +135,9 @@ class Sticky(TileRule):
         if ctx.memory["sticky_wait"] > 0:
             ctx.memory["sticky_wait"] -= 1
             if ctx.action == Actions.forward:
-                ctx.action = Actions.done  # an inert action: the verifier ignores it
+                # ``done`` is inert in BabyAI unless minigrid's BABYAI_DONE_ACTIONS variable is
+                # set, which babyaipp does not support.
+                ctx.action = Actions.done
 
     def on_enter(self, ctx: StepContext, world: World, how: str) -> None:
         ctx.memory["sticky_wait"] = self.WAIT

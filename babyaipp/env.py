@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from minigrid.core.actions import Actions
 from minigrid.core.roomgrid import RoomGrid
 from minigrid.envs.babyai.core.roomgrid_level import RejectSampling, RoomGridLevel
 
@@ -19,7 +20,6 @@ from babyaipp.splits import draw_floor_map, has_held_out_pair
 
 MAX_LAYOUT_TRIES = 1000
 MAX_PLACEMENT_TRIES = 20
-FORWARD = 2
 
 
 class GenerationError(RuntimeError):
@@ -263,7 +263,7 @@ class DynamicsLevel:
             before = self.agent_pos
             obs, reward, terminated, truncated, _ = super().step(ctx.action)
             success = terminated and reward > 0
-            if ctx.action == FORWARD and self.agent_pos != before:  # phase 4: entry rules
+            if ctx.action == Actions.forward and self.agent_pos != before:  # phase 4: entry rules
                 ctx.dir = self.agent_dir
                 ctx.enter(self.agent_pos, "move", self)
                 if ctx.pos != self.agent_pos:  # slid
