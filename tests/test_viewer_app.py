@@ -201,11 +201,12 @@ def test_play_rejects_bad_options(capsys, tmp_path):
 
 def test_gallery_writes_one_gif_per_family(capsys, tmp_path):
     code, out, err = run_cli(
-        capsys, "gallery", "--out", str(tmp_path), "--family", "GoToLocal", "--max-steps", "12"
-    )
+        capsys, "gallery", "--out", str(tmp_path), "--family", "GoToLocal",
+        "--min-steps", "3", "--max-steps", "12",
+    )  # fmt: skip
     assert code == 0, err
     path = tmp_path / "GoToLocal.gif"
-    assert f"wrote {path}" in out
+    assert f"wrote {path}" in out and "BabyAIPP-GoToLocal-Train-v0 seed" in out
     with Image.open(path) as image:
         assert 2 <= image.n_frames <= 13
         assert image.size[0] > 300

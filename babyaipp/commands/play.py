@@ -43,11 +43,12 @@ def add_parser(subparsers) -> None:
         help="write one GIF per family (docs/gallery/)",
         description="Each GIF is one Train episode with the dynamics revealed, played by "
         "minigrid's BabyAI bot (blind to the dynamics) unless --agent is given: the first seed "
-        "whose episode ends within --max-steps steps.",
+        "from 0 whose episode ends after --min-steps to --max-steps steps.",
     )
     g.add_argument("--out", default="docs/gallery", help="folder (default docs/gallery)")
     g.add_argument("--family", action="append", help="only this family (repeatable)")
     g.add_argument("--split", default="Train", help="split (default Train)")
+    g.add_argument("--min-steps", type=int, default=8, help="shortest episode shown (default 8)")
     g.add_argument("--max-steps", type=int, default=40, help="longest episode shown (default 40)")
     g.add_argument("--agent", metavar="CHECKPOINT", help=f"a checkpoint, or '{BOT}' (default)")
     g.set_defaults(func=run_gallery)
@@ -138,9 +139,15 @@ def run_gallery(args: argparse.Namespace) -> int:
     from babyaipp.viewer.gallery import make_gallery
 
     policy = load_agent(args.agent) if args.agent else None
-    paths = make_gallery(
-        args.out, families=args.family, split=args.split, policy=policy, max_steps=args.max_steps
+    entries = make_gallery(
+        args.out,
+        families=args.family,
+        split=args.split,
+        policy=policy,
+        min_steps=args.min_steps,
+        max_steps=args.max_steps,
     )
-    for path in paths:
-        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    for e in entries:
+        size = e.path.stat().st_size / 1024
+        print(f"wrote {e.path} ({size:.0f} KiB): {e.env_id} seed {e.seed}, {e.outcome}")
     return 0

@@ -65,7 +65,9 @@ def run_viewer(
         screen = pygame.display.set_mode(layout.window_size(session.level))
         pygame.display.set_caption(f"babyaipp play {session.env_id}")
         painter = Painter(layout)
-        recording_painter = Painter(compact_layout(session.level)) if recorder else None
+        recording_painter = (
+            Painter(compact_layout(session.level), hints=False) if recorder else None
+        )
         clock = pygame.time.Clock()
         drawn = recorded = None
         if recorder is not None:

@@ -7,16 +7,51 @@ from typing import Any
 
 import numpy as np
 from minigrid.core.actions import Actions
+from minigrid.core.grid import Grid
+
+
+class _FloorBlindView:
+    """The env as the blind bot sees it: every floor tile is an empty cell.
+
+    minigrid's bot only walks on empty cells, so on the real grid it would treat coloured
+    tiles as obstacles (and avoid them without reading anything). Everything but ``grid`` is
+    the env's own.
+    """
+
+    def __init__(self, env):
+        self._env = env
+        self._grid_at: tuple | None = None
+        self._grid: Grid | None = None
+
+    @property
+    def unwrapped(self):
+        return self
+
+    @property
+    def grid(self) -> Grid:
+        real = self._env.grid
+        key = (id(real), self._env.step_count)
+        if key != self._grid_at:
+            self._grid = Grid(real.width, real.height)
+            self._grid.grid = [
+                None if c is not None and c.type == "floor" else c for c in real.grid
+            ]
+            self._grid_at = key
+        return self._grid
+
+    def __getattr__(self, name: str):
+        return getattr(self._env, name)
 
 
 class BlindBotPolicy:
     """minigrid's ``BabyAIBot`` behind the :class:`babyaipp.policy.Policy` protocol.
 
     The bot plans the instruction from the full grid (so it is privileged and needs the env)
-    and knows nothing of the floor dynamics: it walks over traps and is thrown off its plan by
-    flipped turns, slides and pushes. When that makes its internal checks fail, it is rebuilt
-    from the current state; if the rebuilt bot fails too, it steps forward. It is a demo
-    policy, not a baseline (babyaipp's oracle is the one that reads the dynamics).
+    and knows nothing of the floor dynamics: it sees floor tiles as empty cells, walks over
+    traps, and is thrown off its plan by flipped turns, slides and pushes. When that makes its
+    internal checks fail, it is rebuilt from the current state; if the rebuilt bot fails too,
+    it steps forward. It is a demo policy, not a baseline (babyaipp's oracle is the one that
+    reads the dynamics).
     """
 
     name = "babyai-bot (dynamics-blind)"
@@ -44,11 +79,11 @@ class BlindBotPolicy:
         actions = np.empty(len(envs), dtype=np.int64)
         for i, env in enumerate(envs):
             if episode_start[i] or state[i] is None:
-                state[i] = BabyAIBot(env)
+                state[i] = BabyAIBot(_FloorBlindView(env.unwrapped))
             try:
                 action = state[i].replan()
             except AssertionError:  # the dynamics moved the agent under the bot's feet
-                state[i] = BabyAIBot(env)
+                state[i] = BabyAIBot(_FloorBlindView(env.unwrapped))
                 try:
                     action = state[i].replan()
                 except AssertionError:

@@ -89,11 +89,15 @@ class Layout:
 
 
 class Painter:
-    """Draws sessions with one layout; holds the fonts and cached glyphs."""
+    """Draws sessions with one layout; holds the fonts and cached glyphs.
 
-    def __init__(self, layout: Layout):
+    ``hints=False`` leaves out what only matters in a live window (the key hints), for GIFs.
+    """
+
+    def __init__(self, layout: Layout, hints: bool = True):
         pygame.font.init()
         self.layout = layout
+        self.hints = hints
         self.font = pygame.font.Font(None, layout.font_size)
         self.bold = pygame.font.Font(None, layout.font_size)
         self.bold.bold = True
@@ -205,8 +209,9 @@ class Painter:
         if session.agent_mode:
             y = self.draw_agent(surface, session, x, y, width)
 
-        hint = "h: keys   esc: quit"
-        self._text(surface, hint, x, panel.bottom - line - margin // 2, self.font, DIM_TEXT)
+        if self.hints:
+            hint = "h: keys   esc: quit"
+            self._text(surface, hint, x, panel.bottom - line - margin // 2, self.font, DIM_TEXT)
 
     def _sentence(self, surface, index, sentence, x, y, width, highlighted, attention_on) -> int:
         """One description sentence with its number (and colour swatch); returns the next y."""
@@ -237,12 +242,18 @@ class Painter:
         name = getattr(policy, "name", type(policy).__name__)
         mode = "greedy" if session.greedy else "sampling"
         pace = "paused" if session.paused else f"{session.speed:g} steps/s"
-        y = self._text(surface, f"Agent: {name} ({mode}, {pace})", x, y, self.bold, HEADER)
+        if not self.hints:  # a recording: the pace of the live window means nothing
+            pace = ""
+        title = f"Agent: {name} ({mode}{', ' + pace if pace else ''})"
+        for text in wrap(title, self.bold, width):
+            y = self._text(surface, text, x, y, self.bold, HEADER)
         last = ACTION_NAMES[session.last_action] if session.last_action is not None else "-"
         y = self._text(surface, f"last action: {last}", x, y, self.font, PANEL_TEXT)
         probs = session.action_probs
+        if session.ended is not None:
+            return y  # no next action
         if probs is None:
-            note = "no action probabilities (the policy has no explain())"
+            note = "(no explain(): no action probabilities)"
             for text in wrap(note, self.font, width):
                 y = self._text(surface, text, x, y, self.font, DIM_TEXT)
             return y
@@ -274,7 +285,9 @@ class Painter:
     def draw_end_banner(self, surface: pygame.Surface, session: Session) -> None:
         end = session.ended
         grid_w, grid_h = self.layout.grid_size(session.level)
-        if session.agent_mode:
+        if not self.hints:
+            hint = ""
+        elif session.agent_mode:
             hint = "paused: press . for the next seed" if session.paused else "next seed soon"
         else:
             hint = "backspace: replay this seed   n: next seed"

@@ -38,12 +38,12 @@ class EpisodeEnd:
 
     def message(self) -> str:
         if self.reason == "success":
-            return f"Success in {self.steps} steps (reward {self.reward:.2f})"
+            return f"Success: {self.steps} steps, reward {self.reward:.2f}"
         if self.reason == "trap":
-            return f"Died on a trap: the {self.color} floor (step {self.steps})"
+            return f"Trap: died on a {self.color} floor at step {self.steps}"
         if self.reason == "timeout":
-            return f"Out of time: all {self.max_steps} steps used"
-        return f"Mission failed at step {self.steps}: the instruction can no longer be done"
+            return f"Timeout: all {self.max_steps} steps used"
+        return f"Mission failed at step {self.steps}: it can no longer be done"
 
 
 def make_viewer_env(env_id: str, **env_kwargs: Any) -> gym.Env:
