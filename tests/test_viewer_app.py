@@ -190,6 +190,11 @@ def test_play_cli_watches_an_agent_headless(capsys, tmp_path, monkeypatch, agent
         assert image.n_frames > 2
 
 
+def test_play_refuses_a_headless_window_nothing_could_close(capsys):
+    code, _, err = run_cli(capsys, "play", LOCAL)  # SDL_VIDEODRIVER=dummy (conftest)
+    assert_one_line_error(code, err, "no display", "'dummy'", "--episodes")
+
+
 def test_play_rejects_bad_options(capsys, tmp_path):
     code, _, err = run_cli(capsys, "play", LOCAL, "--episodes", "2")
     assert_one_line_error(code, err, "--episodes", "--agent")

@@ -116,9 +116,12 @@ def run_play(args: argparse.Namespace) -> int:
     session.show_dynamics = args.reveal
     layout = Layout(tile=args.tile_size) if args.tile_size else None
     try:
+        _check_display(pygame, can_end=args.episodes is not None)
         recorder = run_viewer(
             session, layout=layout, record=args.record, screenshot=args.screenshot
         )
+    except KeyboardInterrupt:  # ctrl-c in the terminal: quit like escape (the GIF is saved)
+        return 130
     except pygame.error as error:
         raise CommandError(
             f"cannot open a window ({error}); to run without a display set SDL_VIDEODRIVER=dummy "
@@ -132,6 +135,21 @@ def run_play(args: argparse.Namespace) -> int:
     if args.screenshot:
         print(f"wrote {args.screenshot}")
     return 0
+
+
+HEADLESS_DRIVERS = ("dummy", "offscreen")
+
+
+def _check_display(pygame, can_end: bool) -> None:
+    """Refuse to run an invisible window that nothing could close."""
+    pygame.display.init()
+    driver = pygame.display.get_driver()
+    if driver in HEADLESS_DRIVERS and not can_end:
+        pygame.display.quit()
+        raise CommandError(
+            f"no display (SDL video driver {driver!r}), so no key could end the session; "
+            "headless, use --agent with --episodes (and --record or --screenshot)"
+        )
 
 
 def run_gallery(args: argparse.Namespace) -> int:

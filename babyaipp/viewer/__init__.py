@@ -11,7 +11,7 @@ The parts, each usable alone:
 - :mod:`~babyaipp.viewer.gif`, :mod:`~babyaipp.viewer.gallery`, :mod:`~babyaipp.viewer.bot`:
   GIF export, the docs gallery, the dynamics-blind demo policy.
 
-Importing this package does not import pygame; :mod:`draw` and :mod:`app` do.
+Only :mod:`~babyaipp.viewer.app` opens a display; everything else runs headless.
 """
 
 from babyaipp.viewer.keys import Command, command_for_key

@@ -144,13 +144,18 @@ class Painter:
             self.draw_attention(surface, session)
 
     def draw_dynamics(self, surface: pygame.Surface, session: Session) -> None:
-        """Each floor tile marked with its property's letter; held-out pairs in gold."""
+        """Each floor tile marked with its property's letter; held-out pairs in gold.
+
+        The tile under the agent keeps the agent visible instead (the status line and the
+        highlighted sentence say what it is).
+        """
         level = session.level
         held_out = level.family.held_out_pairs
         tile = self.layout.tile
+        agent = tuple(int(v) for v in level.agent_pos)
         for x, y, color in level.tiles:
             prop = level.floor_map.get(color)
-            if prop is None:
+            if prop is None or (x, y) == agent:
                 continue
             ink = HELD_OUT_MARK if (color, prop) in held_out else (255, 255, 255)
             glyph = self._outlined(self.tile_font, PROPERTIES[prop].symbol, ink)
