@@ -200,6 +200,8 @@ def test_play_rejects_bad_options(capsys, tmp_path):
     assert_one_line_error(code, err, "--episodes", "--agent")
     code, _, err = run_cli(capsys, "play", LOCAL, "--record", str(tmp_path / "x.mp4"))
     assert_one_line_error(code, err, "x.mp4", ".gif")
+    code, _, err = run_cli(capsys, "play", LOCAL, "--screenshot", str(tmp_path / "no" / "x.png"))
+    assert_one_line_error(code, err, "does not exist")
     code, _, err = run_cli(capsys, "play", LOCAL, "--tile-size", "1000")
     assert_one_line_error(code, err, "--tile-size 1000")
 

@@ -96,10 +96,15 @@ def run_play(args: argparse.Namespace) -> int:
     import babyaipp  # noqa: F401  (registers the ids)
     from babyaipp.viewer.app import run_viewer
     from babyaipp.viewer.draw import Layout
+    from babyaipp.viewer.gif import output_path
     from babyaipp.viewer.session import Session
 
     if args.tile_size is not None and not 4 <= args.tile_size <= 128:
         raise ValueError(f"--tile-size {args.tile_size} must be between 4 and 128 pixels")
+    if args.record:
+        output_path(args.record, ".gif", "--record")
+    if args.screenshot:
+        output_path(args.screenshot, ".png", "--screenshot")
     policy = load_agent(args.agent) if args.agent else None
     if args.episodes is not None and policy is None:
         raise ValueError("--episodes applies to agent mode only (give --agent)")

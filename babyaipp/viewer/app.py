@@ -14,7 +14,7 @@ from pathlib import Path
 import pygame
 
 from babyaipp.viewer.draw import Layout, Painter
-from babyaipp.viewer.gif import Recorder
+from babyaipp.viewer.gif import Recorder, output_path
 from babyaipp.viewer.keys import command_for_key
 from babyaipp.viewer.session import Session
 
@@ -54,11 +54,8 @@ def run_viewer(
     ends. ``screenshot``: save the last frame shown as a PNG. Returns the recorder, if any.
     """
     recorder = Recorder(record) if record is not None else None
-    screenshot = Path(screenshot) if screenshot is not None else None
-    if screenshot is not None and not screenshot.parent.is_dir():
-        raise FileNotFoundError(
-            f"folder {str(screenshot.parent)!r} for the screenshot does not exist"
-        )
+    if screenshot is not None:
+        screenshot = output_path(screenshot, ".png", "screenshot")
     layout = layout or Layout.for_level(session.level)
     pygame.display.init()
     try:

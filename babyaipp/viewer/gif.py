@@ -14,6 +14,16 @@ MAX_FRAME_MS = 2000
 LAST_FRAME_MS = 1500
 
 
+def output_path(path: str | Path, suffix: str, what: str) -> Path:
+    """``path`` as a Path, after checking its suffix and that its folder exists."""
+    path = Path(path)
+    if path.suffix.lower() != suffix:
+        raise ValueError(f"{what} path {str(path)!r} must end in {suffix}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {str(path.parent)!r} for {path.name} does not exist")
+    return path
+
+
 def write_gif(path: str | Path, frames: Sequence, durations_ms: int | Sequence[int]) -> Path:
     """Write ``frames`` ((H, W, 3) uint8 arrays or PIL images) as a looping GIF at ``path``.
 
@@ -24,11 +34,7 @@ def write_gif(path: str | Path, frames: Sequence, durations_ms: int | Sequence[i
 
     if not frames:
         raise ValueError(f"no frames to write to {path}")
-    path = Path(path)
-    if path.suffix.lower() != ".gif":
-        raise ValueError(f"GIF path {str(path)!r} must end in .gif")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"folder {str(path.parent)!r} for {path.name} does not exist")
+    path = output_path(path, ".gif", "GIF")
     images = [f if isinstance(f, Image.Image) else Image.fromarray(np.asarray(f)) for f in frames]
     if isinstance(durations_ms, int):
         durations_ms = [durations_ms] * len(images)
@@ -59,12 +65,7 @@ class Recorder:
     """
 
     def __init__(self, path: str | Path, max_frames: int = 1000):
-        path = Path(path)
-        if path.suffix.lower() != ".gif":
-            raise ValueError(f"--record path {str(path)!r} must end in .gif")
-        if not path.parent.is_dir():
-            raise FileNotFoundError(f"folder {str(path.parent)!r} for {path.name} does not exist")
-        self.path = path
+        self.path = output_path(path, ".gif", "GIF")
         self.max_frames = max_frames
         self.frames: list = []
         self.times: list[float] = []
