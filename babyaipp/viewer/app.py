@@ -50,8 +50,9 @@ def run_viewer(
 ) -> Recorder | None:
     """Open the window and run until escape, the window's close button, or ``session.quit``.
 
-    ``record``: write a GIF of everything shown (in :func:`compact_layout`) when the loop
-    ends. ``screenshot``: save the last frame shown as a PNG. Returns the recorder, if any.
+    ``record``: when the loop ends, write a GIF with a frame for every change of the session
+    (in :func:`compact_layout`). ``screenshot``: save the window as it is at exit as a PNG.
+    Returns the recorder, if any.
     """
     recorder = Recorder(record) if record is not None else None
     if screenshot is not None:
