@@ -40,9 +40,9 @@ class DynamicsLevel:
     (:mod:`babyaipp.text`). The map is redrawn every episode.
 
     ## Observation
-    A dict with minigrid's ``image`` (7×7×3 uint8, floors encode as ``(3, colour, 0)``; the
-    agent's own cell is hidden, as in minigrid, so the agent must remember what it stepped
-    onto), ``direction`` (0–3), ``mission`` (the BabyAI instruction only) and ``description``
+    A dict with minigrid's ``image`` (7×7×3 uint8, floors encode as ``(3, colour, 0)``; as in
+    minigrid, the agent's own cell shows as empty or as the carried object, never as the tile
+    it stands on, so the agent must remember what it stepped onto), ``direction`` (0–3), ``mission`` (the BabyAI instruction only) and ``description``
     (the sentences, e.g. ``"green floors are trap. blue floors are sticky."``). Text entries
     are gymnasium ``Text`` spaces with charset :data:`babyaipp.text.CHARSET`.
 
