@@ -1,0 +1,414 @@
+"""The batched engine on numpy: N babyaipp episodes held in arrays, stepped at once.
+
+Every env's grid is a row of one ``uint8`` array of cell codes (:mod:`babyaipp.engine.codes`),
+padded with walls so the 7×7 view never leaves it; positions are flat indices into that array.
+A step is the reference env's phases (:class:`babyaipp.env.DynamicsLevel`), each a few whole-
+batch array operations, with no Python loop over envs:
+
+1. the start tile's property; 2. the pre-action rules in the registry's hook order (magic
+push, fliplr swap, flipud reversal, sticky hold); 3. minigrid's action (turn, forward, pickup,
+drop, toggle) and BabyAI's verifier; 4. the entry rules (trap, sticky, slide) for the cell a
+forward move entered and the cell a slide entered; 5. observation, reward, termination,
+truncation, info. Rules that are not in an episode's map never fire there, so running every
+rule's check on every env gives the reference's result.
+
+The BabyAI verifiers are held as per-cell tags that travel with the objects (the instruction
+tracks objects by identity): bit 0 for the objects a ``GoTo`` instruction (or the fixed side of
+``PutNext``) refers to, bit 1 for the objects ``PutNext`` moves. ``goal`` is minigrid's
+``obj_poss`` for GoTo: recorded at reset and refreshed, like minigrid, only on a ``drop``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from minigrid.core.constants import COLOR_TO_IDX, IDX_TO_COLOR
+
+from babyaipp.catalog import FamilySpec
+from babyaipp.dynamics import BUILTIN_PROPERTIES
+from babyaipp.engine import codes
+from babyaipp.engine.bank import GOTO, PUTNEXT, LayoutBank
+from babyaipp.engine.codes import (
+    EMPTY, FLIPLR, FLIPUD, FLOOR_COLOR, MAGIC, NONE, PASSABLE, PICKUP, SLIPPERY, STICKY, TRAP,
+    TOGGLED, UNLOCKED_BY,
+)  # fmt: skip
+from babyaipp.engine.sampling import Episodes, EpisodeSampler
+from babyaipp.engine.view import PAD, observe, view_offsets
+
+LEFT, RIGHT, FORWARD, PICKUP_ACT, DROP, TOGGLE, DONE = range(7)
+NUM_ACTIONS = 7
+SWAP_LR = np.array([RIGHT, LEFT, FORWARD, PICKUP_ACT, DROP, TOGGLE, DONE])
+TURN = np.array([-1, 1, 0, 0, 0, 0, 0])
+STICKY_WAIT = 2  # babyaipp.dynamics.Sticky.WAIT
+PROPERTY_NAMES = np.array([*BUILTIN_PROPERTIES, None], dtype=object)  # index NONE (-1) -> None
+FAILURES = np.array([None, "trap", "mission", "timeout"], dtype=object)
+F_NONE, F_TRAP, F_MISSION, F_TIMEOUT = range(4)
+
+
+class NumpyBatchedEnv(VectorEnv):
+    """``num_envs`` episodes of one family and split, stepped as arrays (numpy, CPU).
+
+    Observations are those of the :class:`babyaipp.TokenizeText`-wrapped reference env,
+    batched: ``image`` (N, 7, 7, 3) uint8, ``direction`` (N,) int64, ``mission`` (N, 48)
+    int64, ``description`` (N, 6, 4) int64. Rewards float64, terminations and truncations
+    bool, infos in gymnasium's vector convention (each key an array plus a ``_key`` mask,
+    ``floor_properties`` a dict of per-colour arrays), exactly what a ``SyncVectorEnv`` of
+    reference envs returns. Autoreset is gymnasium's ``NEXT_STEP``: the step after an
+    episode ends resets that env (its action is ignored; reward 0, not terminated).
+
+    Layouts come from ``bank`` (:mod:`babyaipp.engine.bank`); maps, text and the choice of
+    layout are drawn per episode from one generator, seeded by ``reset(seed=...)``: the same
+    seed and actions give the same episodes. Build through
+    ``gym.make_vec(id, num_envs, vectorization_mode="vector_entry_point")``.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(
+        self,
+        num_envs: int,
+        spec: FamilySpec,
+        split: str,
+        bank: LayoutBank,
+        single_observation_space: spaces.Dict,
+        *,
+        text: str = "full",
+        sentence_order: str = "shuffled",
+        withhold: int | None = None,
+        density: float | None = None,
+        max_steps: int | None = None,
+    ):
+        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs={num_envs!r} must be a positive integer")
+        if bank.verifier not in (GOTO, PUTNEXT):
+            raise ValueError(f"unknown verifier kind {bank.verifier!r}; valid: {GOTO}, {PUTNEXT}")
+        self.num_envs = n = int(num_envs)
+        self.spec, self.split, self.bank = spec, split, bank
+        self.text_mode, self.density, self.max_steps_override = text, density, max_steps
+        self.withhold = spec.withhold if withhold is None else int(withhold)
+        self.sampler = EpisodeSampler(spec, split, text, sentence_order, self.withhold)
+        self.render_mode = None
+        self.single_observation_space = single_observation_space
+        self.observation_space = batch_space(single_observation_space, n)
+        self.single_action_space = spaces.Discrete(NUM_ACTIONS)
+        self.action_space = batch_space(self.single_action_space, n)
+        self._np_random = None
+        self._np_random_seed = None
+
+        k = spec.num_floor_colors
+        self._num_slots = k
+        self._bucket_start, self._bucket_count = bank.bucket_table(k)
+        _, h, w = bank.cells.shape
+        self._h, self._w = h, w
+        self._hp, self._wp = h + 2 * PAD, w + 2 * PAD
+        c = self._hp * self._wp
+        self._cells = c
+        self._offsets = view_offsets(self._wp)
+        self._delta = np.array([1, self._wp, -1, -self._wp])
+        self._goto = bank.verifier == GOTO
+        # A per-reset lookup turning a bank entry's slot codes into floor codes.
+        self._slot_lut = np.arange(256, dtype=np.uint8)
+
+        # State. Grids are (N, Hp, Wp); the padding is wall forever (nothing can change a wall).
+        self._grid = np.full((n, self._hp, self._wp), codes.WALL, dtype=np.uint8)
+        self._tags = np.zeros((n, self._hp, self._wp), dtype=np.uint8)
+        self._goal = np.zeros((n, self._hp, self._wp), dtype=bool)
+        self._row_base = np.arange(n, dtype=np.int64) * c
+        self._prop_base = np.arange(n, dtype=np.int64) * (codes.NUM_COLORS + 1)
+        self._cell = np.zeros(n, dtype=np.int64)  # flat index into _grid.ravel()
+        self._dir = np.zeros(n, dtype=np.int64)
+        self._carry = np.full(n, EMPTY, dtype=np.uint8)
+        self._carry_tag = np.zeros(n, dtype=np.uint8)
+        self._sticky = np.zeros(n, dtype=np.int64)
+        self._magic_color = np.full(n, -1, dtype=np.int64)
+        self._magic_count = np.zeros(n, dtype=np.int64)
+        self._steps = np.zeros(n, dtype=np.int64)
+        self._max_steps = np.zeros(n, dtype=np.int64)
+        # property id by colour index; column NUM_COLORS (not a floor) stays NONE
+        self._props = np.full((n, codes.NUM_COLORS + 1), NONE, dtype=np.int64)
+        self._mission = np.zeros((n, bank.mission.shape[1]), dtype=np.int64)
+        description_shape = single_observation_space["description"].shape
+        self._description = np.zeros((n, *description_shape), dtype=np.int64)
+        self._held_out = np.zeros(n, dtype=bool)
+        self._entry = np.zeros(n, dtype=np.int64)
+        self._episodes: Episodes | None = None
+        self._autoreset = np.zeros(n, dtype=bool)
+        self._info_colors = [
+            COLOR_TO_IDX[c] for c in (spec.fixed if split == "Fixed" else spec.floor_colors)
+        ]
+        self._was_reset = False
+
+    # -- gymnasium API ------------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Reset every env (or those in ``options["reset_mask"]``); ``seed`` seeds the batch."""
+        if seed is not None:
+            if not isinstance(seed, (int, np.integer)):
+                raise ValueError(
+                    f"seed={seed!r}: the batched engine takes one int seed for the whole batch"
+                )
+            self._np_random, self._np_random_seed = seeding.np_random(int(seed))
+        mask = np.ones(self.num_envs, dtype=bool)
+        if options and "reset_mask" in options:
+            mask = np.asarray(options["reset_mask"])
+            if mask.shape != (self.num_envs,) or mask.dtype != np.bool_ or not mask.any():
+                raise ValueError(
+                    f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) "
+                    f"with at least one True, got {mask!r}"
+                )
+        self._reset_rows(np.flatnonzero(mask))
+        self._autoreset[mask] = False
+        self._was_reset = True
+        zeros = np.zeros(self.num_envs, dtype=bool)
+        failure = np.zeros(self.num_envs, dtype=np.int64)
+        return self._observe(), self._infos(zeros, failure, present=mask)
+
+    def step(self, actions):
+        if not self._was_reset:
+            raise RuntimeError("call reset() before step()")
+        a = self._check_actions(actions)
+        g = self._grid.reshape(-1)
+        tags = self._tags.reshape(-1)
+        cell, d = self._cell, self._dir.copy()
+        props = self._props.reshape(-1)
+        pbase = self._prop_base
+
+        # Phase 1: the tile the step starts on.
+        start_color = FLOOR_COLOR[g[cell]]
+        start_prop = props[pbase + start_color]
+
+        # Phase 2: pre-action rules, in hook order (magic, fliplr, flipud, sticky).
+        on_magic = start_prop == MAGIC
+        same = on_magic & (self._magic_color == start_color)
+        self._magic_count = np.where(same, self._magic_count + 1, np.where(on_magic, 1, 0))
+        self._magic_color = np.where(on_magic, start_color, -1)
+        push = on_magic & (self._magic_count % 2 == 0)
+        died = np.zeros(self.num_envs, dtype=bool)
+        if push.any():
+            south = cell + self._wp
+            push &= PASSABLE[g[south]]
+            cell = np.where(push, south, cell)
+            entered = props[pbase + FLOOR_COLOR[g[south]]]
+            died = push & (entered == TRAP)
+            self._sticky = np.where(push & (entered == STICKY), STICKY_WAIT, self._sticky)
+        a = np.where(start_prop == FLIPLR, SWAP_LR[a], a)
+        d = np.where((start_prop == FLIPUD) & (a == FORWARD), (d + 2) & 3, d)
+        held = self._sticky > 0
+        self._sticky = self._sticky - held
+        a = np.where(held & (a == FORWARD), DONE, a)
+        a[died] = DONE  # pushed into a trap: the action is not taken (nor verified)
+
+        # Phase 3: minigrid's action.
+        self._steps += 1
+        fwd = cell + self._delta[d]
+        ahead = g[fwd]
+        d = (d + TURN[a]) & 3
+        moved = (a == FORWARD) & PASSABLE[ahead]
+        cell = np.where(moved, fwd, cell)
+        pick = (a == PICKUP_ACT) & PICKUP[ahead] & (self._carry == EMPTY)
+        if pick.any():
+            at = fwd[pick]
+            self._carry[pick] = ahead[pick]
+            self._carry_tag[pick] = tags[at]
+            g[at] = EMPTY
+            tags[at] = 0
+        drop = a == DROP
+        dropped = drop & (ahead == EMPTY) & (self._carry != EMPTY)
+        dropped_tag = self._carry_tag[dropped]
+        if dropped.any():
+            at = fwd[dropped]
+            g[at] = self._carry[dropped]
+            tags[at] = dropped_tag
+            self._carry[dropped] = EMPTY
+            self._carry_tag[dropped] = 0
+        toggle = (a == TOGGLE) & (ahead != EMPTY)
+        if toggle.any():
+            at, was = fwd[toggle], ahead[toggle]
+            now = np.where(UNLOCKED_BY[was] == self._carry[toggle], was - codes.LOCKED, TOGGLED[was])
+            g[at] = now
+            tags[at] = np.where(now == EMPTY, 0, tags[at])  # a toggled box is gone
+
+        # BabyAI's verifier (after the action, before any slide).
+        if self._goto:
+            if drop.any():  # minigrid refreshes obj_poss on every drop action
+                rows = np.flatnonzero(drop)
+                self._goal[rows] = (self._tags[rows] & 1) != 0
+            success = self._goal.reshape(-1)[cell + self._delta[d]] & ~died
+        else:
+            success = np.zeros(self.num_envs, dtype=bool)
+            if dropped.any():
+                at = fwd[dropped]
+                near = tags[at + 1] | tags[at - 1] | tags[at + self._wp] | tags[at - self._wp]
+                success[dropped] = ((dropped_tag & 2) != 0) & ((near & 1) != 0)
+
+        # Phase 4: entry rules for the cell a forward move entered, then a slide.
+        if moved.any():
+            entered = props[pbase + FLOOR_COLOR[g[cell]]]
+            died |= moved & (entered == TRAP)
+            self._sticky = np.where(moved & (entered == STICKY), STICKY_WAIT, self._sticky)
+            slide = moved & (entered == SLIPPERY)
+            if slide.any():
+                beyond = cell + self._delta[d]
+                slide &= PASSABLE[g[beyond]]
+                cell = np.where(slide, beyond, cell)
+                entered = props[pbase + FLOOR_COLOR[g[beyond]]]
+                died |= slide & (entered == TRAP)
+                self._sticky = np.where(slide & (entered == STICKY), STICKY_WAIT, self._sticky)
+        self._cell, self._dir = cell, d
+
+        # Phase 5: reward, termination, truncation, failure.
+        success &= ~died
+        terminated = success | died
+        truncated = self._steps >= self._max_steps
+        reward = np.where(success, 1 - 0.9 * (self._steps / self._max_steps), 0.0)
+        failure = np.where(
+            died, F_TRAP, np.where(success, F_NONE, np.where(truncated, F_TIMEOUT, F_NONE))
+        )
+
+        # NEXT_STEP autoreset: envs whose episode ended last step start a new one instead.
+        restart = self._autoreset
+        if restart.any():
+            self._reset_rows(np.flatnonzero(restart))
+            reward[restart] = 0.0
+            terminated[restart] = False
+            truncated[restart] = False
+            success[restart] = False
+            failure[restart] = F_NONE
+        self._autoreset = terminated | truncated
+        obs = self._observe()
+        return obs, reward, terminated, truncated, self._infos(success, failure)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        pass
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _check_actions(self, actions) -> np.ndarray:
+        a = np.asarray(actions)
+        if a.shape != (self.num_envs,) or a.dtype.kind not in "iu":
+            raise ValueError(
+                f"actions must be an integer array of shape ({self.num_envs},), "
+                f"got {a.dtype} {a.shape}"
+            )
+        if a.size and (a.min() < 0 or a.max() >= NUM_ACTIONS):
+            bad = a[(a < 0) | (a >= NUM_ACTIONS)][0]
+            raise ValueError(f"invalid action {bad!r}; valid: integers 0-6")
+        return a.astype(np.int64)
+
+    def _reset_rows(self, rows: np.ndarray) -> None:
+        """Start new episodes in ``rows``: draw maps and text, pick bank entries, load them."""
+        r = len(rows)
+        rng = self.np_random
+        eps = self.sampler.draw(rng, r)
+        count = self._bucket_count[eps.trap_mask]
+        if (count == 0).any():
+            missing = int(eps.trap_mask[count == 0][0])
+            raise RuntimeError(f"layout bank has no bucket for trap set {missing:#b}")
+        entry = self._bucket_start[eps.trap_mask] + (rng.random(r) * count).astype(np.int64)
+        bank = self.bank
+
+        lut = np.broadcast_to(self._slot_lut, (r, 256)).copy()
+        lut[:, codes.SLOT_BASE : codes.SLOT_BASE + self._num_slots] = codes.floor_code(0) + 4 * eps.colors
+        cells = bank.cells[entry]
+        inner = (rows, slice(PAD, PAD + self._h), slice(PAD, PAD + self._w))
+        self._grid[inner] = np.take_along_axis(lut, cells.reshape(r, -1), axis=1).reshape(cells.shape)
+        self._tags[inner] = bank.tags[entry]
+        self._goal[inner] = (bank.tags[entry] & 1) != 0
+
+        x, y, d = bank.agent[entry].astype(np.int64).T
+        self._cell[rows] = self._row_base[rows] + (y + PAD) * self._wp + (x + PAD)
+        self._dir[rows] = d
+        self._carry[rows] = EMPTY
+        self._carry_tag[rows] = 0
+        self._sticky[rows] = 0
+        self._magic_color[rows] = -1
+        self._magic_count[rows] = 0
+        self._steps[rows] = 0
+        self._max_steps[rows] = (
+            bank.max_steps[entry] if self.max_steps_override is None else self.max_steps_override
+        )
+        props = np.full((r, codes.NUM_COLORS + 1), NONE, dtype=np.int64)
+        np.put_along_axis(props, eps.colors, eps.props, axis=1)
+        self._props[rows] = props
+        self._mission[rows] = bank.mission[entry]
+        self._description[rows] = eps.description_tokens()
+        self._held_out[rows] = eps.held_out
+        self._entry[rows] = entry
+        self._store_episodes(rows, eps)
+
+    def _store_episodes(self, rows: np.ndarray, eps: Episodes) -> None:
+        if self._episodes is None:
+            self._episodes = Episodes(
+                **{
+                    f: np.zeros((self.num_envs, *getattr(eps, f).shape[1:]), getattr(eps, f).dtype)
+                    for f in ("colors", "props", "held_out", "trap_mask", "row_slots", "row_props",
+                              "filler")
+                },
+                random_text=eps.random_text,
+            )
+        for f in ("colors", "props", "held_out", "trap_mask", "row_slots", "row_props", "filler"):
+            getattr(self._episodes, f)[rows] = getattr(eps, f)
+
+    def _observe(self) -> dict[str, np.ndarray]:
+        image = observe(self._grid.reshape(-1), self._cell, self._dir, self._carry, self._offsets)
+        return {
+            "image": image,
+            "direction": self._dir.copy(),
+            "mission": self._mission.copy(),
+            "description": self._description.copy(),
+        }
+
+    def _infos(self, success: np.ndarray, failure: np.ndarray, present: np.ndarray | None = None):
+        """The info dict in gymnasium's vector convention (as SyncVectorEnv builds it)."""
+        n = self.num_envs
+        mask = np.ones(n, dtype=bool) if present is None else present
+        # One array per colour, keys in order of first appearance (env order, then map order).
+        found = []
+        for color in self._info_colors:
+            prop = self._props[:, color]
+            has = (prop != NONE) & mask
+            if has.any():
+                first = int(np.argmax(has))
+                slot = int(np.argmax(self._episodes.colors[first] == color))
+                found.append(((first, slot), color, prop, has))
+        floor = {}
+        for _, color, prop, has in sorted(found, key=lambda f: f[0]):
+            values = PROPERTY_NAMES[prop]
+            values[~has] = None
+            floor[IDX_TO_COLOR[color]], floor[f"_{IDX_TO_COLOR[color]}"] = values, has
+        under = FLOOR_COLOR[self._grid.reshape(-1)[self._cell]]
+        tile = PROPERTY_NAMES[self._props.reshape(-1)[self._prop_base + under]]
+        fail = FAILURES[failure]
+        held = self._held_out.copy()
+        succ = success.copy()
+        if present is not None:
+            tile[~mask] = None
+            fail[~mask] = None
+            held[~mask] = False
+            succ[~mask] = False
+        return {
+            "floor_properties": floor, "_floor_properties": mask.copy(),
+            "held_out": held, "_held_out": mask.copy(),
+            "tile": tile, "_tile": mask.copy(),
+            "success": succ, "_success": mask.copy(),
+            "failure": fail, "_failure": mask.copy(),
+        }  # fmt: skip
+
+    # -- for tests and tools ------------------------------------------------------------------
+
+    def episode_state(self, i: int) -> dict[str, Any]:
+        """What defines env ``i``'s current episode: bank entry, seed, map and text."""
+        eps, entry = self._episodes, int(self._entry[i])
+        return {
+            "entry": entry,
+            "seed": int(self.bank.seeds[entry]),
+            "trap_mask": int(self.bank.trap_mask[entry]),
+            "floor_map": eps.floor_map(i),
+            "sentences": eps.sentences(i),
+            "held_out": bool(eps.held_out[i]),
+        }
