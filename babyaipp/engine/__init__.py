@@ -1,6 +1,6 @@
 """The batched engine: thousands of babyaipp envs stepped as arrays, identical to the reference.
 
-``gym.make_vec("BabyAIPP-<Family>-<Split>-v0", num_envs=N, vectorization_mode="vector_entry_point")``
+``gym.make_vec("BabyAIPP-<Family>-<Split>-v0", N, vectorization_mode="vector_entry_point")``
 calls :func:`make_vector_env`, which returns the numpy engine
 (:class:`~babyaipp.engine.numpy_env.NumpyBatchedEnv`) for the families it supports
 (:func:`backend_of`) and a ``SyncVectorEnv`` of :class:`babyaipp.TokenizeText`-wrapped reference
@@ -48,7 +48,7 @@ _ENGINE_ENV_KWARGS = frozenset({"text", "sentence_order", "withhold", "density",
 
 
 def backend_of(family: str | FamilySpec, **env_kwargs: Any) -> str:
-    """``"batched"`` if the engine runs this family (with these env kwargs), else ``"reference"``."""
+    """``"batched"`` if the engine runs this family with these env kwargs, else ``"reference"``."""
     return "batched" if _unsupported_reason(_as_spec(family), env_kwargs) is None else "reference"
 
 

@@ -64,7 +64,12 @@ DEFAULT_BANK_SIZE = 1000
 GOTO, PUTNEXT = "goto", "putnext"
 _ARRAYS = ("cells", "tags", "agent", "mission", "max_steps", "seeds", "trap_mask")
 # Modules whose source shapes layouts and tiles: a change there must select a new bank.
-_GENERATOR_MODULES = ("babyaipp.env", "babyaipp.placement", "babyaipp.splits", "babyaipp.base_levels")
+_GENERATOR_MODULES = (
+    "babyaipp.env",
+    "babyaipp.placement",
+    "babyaipp.splits",
+    "babyaipp.base_levels",
+)
 
 
 class BankError(RuntimeError):
@@ -87,7 +92,9 @@ def trap_masks(spec: FamilySpec) -> list[int]:
             for chosen in itertools.combinations(colors, k):
                 masks.add(sum(1 << s for s, c in enumerate(chosen) if spec.fixed[c] == "trap"))
             continue
-        per_slot = [{p == "trap" for p in allowed_properties(spec, split, c)} for c in spec.floor_colors]
+        per_slot = [
+            {p == "trap" for p in allowed_properties(spec, split, c)} for c in spec.floor_colors
+        ]
         for combo in itertools.product(*per_slot):
             masks.add(sum(1 << s for s, trap in enumerate(combo) if trap))
     return sorted(masks)
@@ -135,8 +142,13 @@ def _key_hash(key: dict) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def bank_path(spec: FamilySpec, size: int, seed: int = 0, density: float | None = None,
-              root: str | Path | None = None) -> Path:
+def bank_path(
+    spec: FamilySpec,
+    size: int,
+    seed: int = 0,
+    density: float | None = None,
+    root: str | Path | None = None,
+) -> Path:
     root = Path(root) if root is not None else bank_dir()
     return root / f"{spec.name}-{_key_hash(bank_key(spec, size, seed, density))}.npz"
 
@@ -208,7 +220,7 @@ class LayoutBank:
 
     @classmethod
     def load(cls, path: str | Path, expect_key: dict | None = None) -> LayoutBank:
-        """Read a bank; BankError if it is corrupt or (given ``expect_key``) made for another key."""
+        """Read a bank; BankError if it is corrupt, or made for another key than ``expect_key``."""
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -218,7 +230,9 @@ class LayoutBank:
         except (OSError, ValueError, KeyError) as error:
             raise BankError(f"cannot read layout bank {path}: {error}") from None
         if meta["key"].get("format") != BANK_FORMAT:
-            raise BankError(f"{path}: bank format {meta['key'].get('format')}, expected {BANK_FORMAT}")
+            raise BankError(
+                f"{path}: bank format {meta['key'].get('format')}, expected {BANK_FORMAT}"
+            )
         if expect_key is not None and meta["key"] != expect_key:
             raise BankError(f"{path}: made for another key ({meta['key']} != {expect_key})")
         bank = cls(key=meta["key"], verifier=meta["verifier"], missions=missions, **arrays)
@@ -237,8 +251,11 @@ def encode_layout(env) -> dict:
     slot = {color: k for k, color in enumerate(env.floor_map)}
     cells = np.empty(w * h, dtype=np.uint8)
     for i, obj in enumerate(env.grid.grid):
-        cells[i] = codes.SLOT_BASE + slot[obj.color] if obj is not None and obj.type == "floor" \
+        cells[i] = (
+            codes.SLOT_BASE + slot[obj.color]
+            if obj is not None and obj.type == "floor"
             else codes.code_of(obj)
+        )
     tags = np.zeros(w * h, dtype=np.uint8)
     instrs = env.instrs
     if isinstance(instrs, GoToInstr):
@@ -264,8 +281,13 @@ def encode_layout(env) -> dict:
     }
 
 
-def build_bank(spec: FamilySpec, size: int = DEFAULT_BANK_SIZE, seed: int = 0,
-               density: float | None = None, progress: bool = True) -> LayoutBank:
+def build_bank(
+    spec: FamilySpec,
+    size: int = DEFAULT_BANK_SIZE,
+    seed: int = 0,
+    density: float | None = None,
+    progress: bool = True,
+) -> LayoutBank:
     """Generate a bank: ``size`` reference resets per trap set, with recorded seeds."""
     from babyaipp.engine.reference import forced_map_env
 
@@ -300,9 +322,15 @@ def build_bank(spec: FamilySpec, size: int = DEFAULT_BANK_SIZE, seed: int = 0,
     )
 
 
-def load_or_build(spec: FamilySpec, size: int = DEFAULT_BANK_SIZE, seed: int = 0,
-                  density: float | None = None, root: str | Path | None = None,
-                  progress: bool = True, rebuild: bool = False) -> LayoutBank:
+def load_or_build(
+    spec: FamilySpec,
+    size: int = DEFAULT_BANK_SIZE,
+    seed: int = 0,
+    density: float | None = None,
+    root: str | Path | None = None,
+    progress: bool = True,
+    rebuild: bool = False,
+) -> LayoutBank:
     """The cached bank for these settings, built (and saved) first if missing or stale."""
     path = bank_path(spec, size, seed, density, root)
     key = bank_key(spec, size, seed, density)
@@ -341,7 +369,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from babyaipp.engine.cli import add_build_arguments, run_build
 
-    parser = argparse.ArgumentParser(prog="python -m babyaipp.engine.bank", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m babyaipp.engine.bank", description=__doc__.split("\n")[0]
+    )
     add_build_arguments(parser)
     return run_build(parser.parse_args(argv))
 

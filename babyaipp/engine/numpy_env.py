@@ -34,8 +34,19 @@ from babyaipp.dynamics import BUILTIN_PROPERTIES
 from babyaipp.engine import codes
 from babyaipp.engine.bank import GOTO, PUTNEXT, LayoutBank
 from babyaipp.engine.codes import (
-    EMPTY, FLIPLR, FLIPUD, FLOOR_COLOR, MAGIC, NONE, PASSABLE, PICKUP, SLIPPERY, STICKY, TRAP,
-    TOGGLED, UNLOCKED_BY,
+    EMPTY,
+    FLIPLR,
+    FLIPUD,
+    FLOOR_COLOR,
+    MAGIC,
+    NONE,
+    PASSABLE,
+    PICKUP,
+    SLIPPERY,
+    STICKY,
+    TOGGLED,
+    TRAP,
+    UNLOCKED_BY,
 )  # fmt: skip
 from babyaipp.engine.sampling import Episodes, EpisodeSampler
 from babyaipp.engine.view import PAD, observe, view_offsets
@@ -229,7 +240,9 @@ class NumpyBatchedEnv(VectorEnv):
         toggle = (a == TOGGLE) & (ahead != EMPTY)
         if toggle.any():
             at, was = fwd[toggle], ahead[toggle]
-            now = np.where(UNLOCKED_BY[was] == self._carry[toggle], was - codes.LOCKED, TOGGLED[was])
+            now = np.where(
+                UNLOCKED_BY[was] == self._carry[toggle], was - codes.LOCKED, TOGGLED[was]
+            )
             g[at] = now
             tags[at] = np.where(now == EMPTY, 0, tags[at])  # a toggled box is gone
 
@@ -297,7 +310,7 @@ class NumpyBatchedEnv(VectorEnv):
             )
         if a.size and (a.min() < 0 or a.max() >= NUM_ACTIONS):
             bad = a[(a < 0) | (a >= NUM_ACTIONS)][0]
-            raise ValueError(f"invalid action {bad!r}; valid: integers 0-6")
+            raise ValueError(f"invalid action {int(bad)}; valid: integers 0-6")
         return a.astype(np.int64)
 
     def _reset_rows(self, rows: np.ndarray) -> None:
@@ -313,10 +326,14 @@ class NumpyBatchedEnv(VectorEnv):
         bank = self.bank
 
         lut = np.broadcast_to(self._slot_lut, (r, 256)).copy()
-        lut[:, codes.SLOT_BASE : codes.SLOT_BASE + self._num_slots] = codes.floor_code(0) + 4 * eps.colors
+        lut[:, codes.SLOT_BASE : codes.SLOT_BASE + self._num_slots] = (
+            codes.floor_code(0) + 4 * eps.colors
+        )
         cells = bank.cells[entry]
         inner = (rows, slice(PAD, PAD + self._h), slice(PAD, PAD + self._w))
-        self._grid[inner] = np.take_along_axis(lut, cells.reshape(r, -1), axis=1).reshape(cells.shape)
+        self._grid[inner] = np.take_along_axis(lut, cells.reshape(r, -1), axis=1).reshape(
+            cells.shape
+        )
         self._tags[inner] = bank.tags[entry]
         self._goal[inner] = (bank.tags[entry] & 1) != 0
 
@@ -346,8 +363,15 @@ class NumpyBatchedEnv(VectorEnv):
             self._episodes = Episodes(
                 **{
                     f: np.zeros((self.num_envs, *getattr(eps, f).shape[1:]), getattr(eps, f).dtype)
-                    for f in ("colors", "props", "held_out", "trap_mask", "row_slots", "row_props",
-                              "filler")
+                    for f in (
+                        "colors",
+                        "props",
+                        "held_out",
+                        "trap_mask",
+                        "row_slots",
+                        "row_props",
+                        "filler",
+                    )
                 },
                 random_text=eps.random_text,
             )

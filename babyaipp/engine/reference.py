@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from minigrid.core.world_object import Floor
 
 from babyaipp.catalog import FamilySpec
@@ -24,15 +23,20 @@ from babyaipp.wrappers import TokenizeText
 
 
 def forced_map_env(spec: FamilySpec, trap_mask: int, **kwargs: Any) -> DynamicsLevel:
-    """The reference env of ``spec`` whose every episode has exactly the trap slots ``trap_mask``."""
+    """The reference env of ``spec`` whose episodes have exactly the trap slots ``trap_mask``."""
     from babyaipp.engine.bank import forced_spec
 
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     return make_env(forced_spec(spec, trap_mask), "Fixed", text="none", **kwargs)
 
 
-def set_episode(env: DynamicsLevel, spec: FamilySpec, split: str, floor_map: dict[str, str],
-                sentences: list[str]) -> None:
+def set_episode(
+    env: DynamicsLevel,
+    spec: FamilySpec,
+    split: str,
+    floor_map: dict[str, str],
+    sentences: list[str],
+) -> None:
     """Give a freshly reset reference env another map (same slots) and description.
 
     Tiles keep their cells and slots (slot k = the k-th colour of the map); the rules' memory
@@ -107,7 +111,9 @@ def _check(what: str, got, want, where: str, ordered: bool = False) -> None:
 
 def _check_obs(engine_obs: dict, i: int, ref_obs: dict, where: str) -> None:
     for key in ("image", "mission", "description"):
-        _check(key, engine_obs[key][i], np.asarray(ref_obs[key], dtype=engine_obs[key].dtype), where)
+        _check(
+            key, engine_obs[key][i], np.asarray(ref_obs[key], dtype=engine_obs[key].dtype), where
+        )
     _check("direction", int(engine_obs["direction"][i]), int(ref_obs["direction"]), where)
 
 
@@ -123,7 +129,8 @@ def differential_run(engine, steps: int, seed: int = 0, bot_envs: int = 0) -> di
     engine starts one; both get the same actions: uniformly random, except that the first
     ``bot_envs`` envs follow minigrid's BabyAI bot (planning on the reference env, blind to the
     floor dynamics; a random action whenever it is lost), so that instructions that random
-    actions rarely complete (PutNext) get completed too. Compared at every reset and step, for every env:
+    actions rarely complete (PutNext) get completed too. Compared at every reset and step, for
+    every env:
     observation (image, direction, mission and description tokens), reward, terminated,
     truncated and the info fields; the vector info's structure is checked against the one
     gymnasium's ``SyncVectorEnv`` would build from the reference infos.
@@ -201,11 +208,14 @@ def _step_counted(env, action: int, counts: dict[str, int]):
     counts["trap"] += info["failure"] == "trap"
     counts["timeout"] += info["failure"] == "timeout"
     counts["slide"] += abs(moved[0]) + abs(moved[1]) == 2 and start != "magic"
-    counts["magic_push"] += start == "magic" and moved[1] >= 1 and action != 2 or (
-        start == "magic" and moved[1] == 2
+    counts["magic_push"] += (
+        start == "magic" and moved[1] >= 1 and action != 2 or (start == "magic" and moved[1] == 2)
     )
-    counts["sticky_hold"] += start == "sticky" and action == 2 and moved == (0, 0) and (
-        front is None or front.can_overlap()
+    counts["sticky_hold"] += (
+        start == "sticky"
+        and action == 2
+        and moved == (0, 0)
+        and (front is None or front.can_overlap())
     )
     counts["fliplr"] += start == "fliplr" and action in (0, 1)
     counts["flipud"] += start == "flipud" and action == 2

@@ -33,7 +33,9 @@ from babyaipp.splits import allowed_properties
 from babyaipp.text import FILLER_WORDS, WORDS_PER_SENTENCE
 
 _COLOR_RANK = np.array([COLOR_NAMES.index(IDX_TO_COLOR[i]) for i in range(NUM_COLORS)])
-_COLOR_TOKENS = np.array([vocab.WORD_TO_ID.get(IDX_TO_COLOR[i], vocab.UNK) for i in range(NUM_COLORS)])
+_COLOR_TOKENS = np.array(
+    [vocab.WORD_TO_ID.get(IDX_TO_COLOR[i], vocab.UNK) for i in range(NUM_COLORS)]
+)
 _PROP_TOKENS = np.array([vocab.WORD_TO_ID.get(p, vocab.UNK) for p in BUILTIN_PROPERTIES])
 _FILLER_TOKENS = np.array([vocab.WORD_TO_ID.get(w, vocab.UNK) for w in FILLER_WORDS])
 _FLOORS, _ARE = vocab.WORD_TO_ID["floors"], vocab.WORD_TO_ID["are"]
@@ -77,11 +79,11 @@ class Episodes:
         """Episode i's map as the reference env holds it (colour → property, slot order)."""
         return {
             IDX_TO_COLOR[int(c)]: BUILTIN_PROPERTIES[int(p)]
-            for c, p in zip(self.colors[i], self.props[i])
+            for c, p in zip(self.colors[i], self.props[i], strict=True)
         }
 
     def sentences(self, i: int) -> list[str]:
-        """Episode i's description sentences, as :func:`babyaipp.text.make_sentences` writes them."""
+        """Episode i's sentences, as :func:`babyaipp.text.make_sentences` writes them."""
         out = []
         for row, slot in enumerate(self.row_slots[i]):
             if slot < 0:
@@ -97,12 +99,12 @@ class Episodes:
 class EpisodeSampler:
     """Draws :class:`Episodes` for one family, split and text setting."""
 
-    def __init__(
-        self, spec: FamilySpec, split: str, text: str, sentence_order: str, withhold: int
-    ):
+    def __init__(self, spec: FamilySpec, split: str, text: str, sentence_order: str, withhold: int):
         for prop in spec.properties:
             if prop not in PROPERTY_IDS:
-                raise ValueError(f"property {prop!r} is not one of the engine's {BUILTIN_PROPERTIES}")
+                raise ValueError(
+                    f"property {prop!r} is not one of the engine's {BUILTIN_PROPERTIES}"
+                )
         self.k = spec.num_floor_colors
         self.split, self.text, self.order, self.withhold = split, text, sentence_order, withhold
         if split == "Fixed":
@@ -124,7 +126,9 @@ class EpisodeSampler:
     def draw(self, rng: np.random.Generator, r: int) -> Episodes:
         k = self.k
         if self.split == "Fixed":
-            chosen = np.sort(np.argsort(rng.random((r, len(self.fixed_colors))), axis=1)[:, :k], axis=1)
+            chosen = np.sort(
+                np.argsort(rng.random((r, len(self.fixed_colors))), axis=1)[:, :k], axis=1
+            )
             colors, props = self.fixed_colors[chosen], self.fixed_props[chosen]
         else:
             pick = (rng.random((r, k)) * self.num_options).astype(np.int64)
@@ -149,7 +153,9 @@ class EpisodeSampler:
             order = np.take_along_axis(order, keep, axis=1)
         row_slots = np.full((r, k), -1, dtype=np.int64)
         row_slots[:, :kept] = order[:, :kept]
-        row_props = np.where(row_slots >= 0, np.take_along_axis(stated, np.maximum(row_slots, 0), 1), -1)
+        row_props = np.where(
+            row_slots >= 0, np.take_along_axis(stated, np.maximum(row_slots, 0), 1), -1
+        )
         filler = np.zeros((r, k, WORDS_PER_SENTENCE), dtype=np.int64)
         if self.text == "random":
             filler[:, :kept] = rng.integers(len(FILLER_WORDS), size=(r, kept, WORDS_PER_SENTENCE))

@@ -93,7 +93,10 @@ def visibility(opaque: np.ndarray) -> np.ndarray:
 
 
 def observe(
-    grid: np.ndarray, agent_cell: np.ndarray, direction: np.ndarray, carry: np.ndarray,
+    grid: np.ndarray,
+    agent_cell: np.ndarray,
+    direction: np.ndarray,
+    carry: np.ndarray,
     offsets: np.ndarray,
 ) -> np.ndarray:
     """(N, 7, 7, 3) uint8 images, minigrid's encoding.
