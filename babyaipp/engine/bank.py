@@ -30,8 +30,8 @@ split of the family can draw get a bucket.
 ``num_levels``, it bounds how many distinct layouts training sees). A bank is an ``.npz`` file
 in :func:`bank_dir` named ``<Family>-<key hash>.npz``; the key hashes the bank format version,
 the family spec (everything that shapes layouts), the density, the size, the seed, the minigrid
-and babyaipp versions and the source of the generating modules, so any change that could alter
-layouts selects a new file. The file also stores the SHA-256 of its arrays, checked on load.
+and babyaipp versions, the source of the generating modules and the engine's cell numbering, so
+any change that could alter layouts or their encoding selects a new file. The file also stores the SHA-256 of its arrays, checked on load.
 Files are written atomically (temp file + ``os.replace``).
 
 Build with ``babyaipp bank build`` (or ``python -m babyaipp.engine.bank``).
@@ -135,6 +135,8 @@ def bank_key(spec: FamilySpec, size: int, seed: int, density: float | None) -> d
         "minigrid": minigrid.__version__,
         "babyaipp": babyaipp.__version__,
         "generator_source": source.hexdigest()[:16],
+        # the cell numbering the arrays are written in
+        "codes": hashlib.sha256(codes.ENCODING.tobytes()).hexdigest()[:16],
     }
 
 

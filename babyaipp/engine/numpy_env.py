@@ -153,6 +153,22 @@ class NumpyBatchedEnv(VectorEnv):
             COLOR_TO_IDX[c] for c in (spec.fixed if split == "Fixed" else spec.floor_colors)
         ]
         self._was_reset = False
+        self._queue: tuple[Episodes, np.ndarray, np.ndarray] | None = None
+        self._queue_pos = 0
+        # Bank arrays in the forms a reset copies.
+        x, y, d = bank.agent.astype(np.int64).T
+        self._bank_cell = (y + PAD) * self._wp + (x + PAD)
+        self._bank_dir = d
+        self._bank_goal = (bank.tags & 1) != 0
+        self._bank_mission = bank.mission.astype(np.int64)
+        self._bank_max_steps = (
+            bank.max_steps.astype(np.int64)
+            if max_steps is None
+            else np.full(len(bank.seeds), max_steps, dtype=np.int64)
+        )
+        # floor_properties info: one object array per colour, updated at resets.
+        self._floor_values = {c: np.full(n, None, dtype=object) for c in self._info_colors}
+        self._floor_order: list[int] = []
 
     # -- gymnasium API ------------------------------------------------------------------------
 
@@ -164,6 +180,7 @@ class NumpyBatchedEnv(VectorEnv):
                     f"seed={seed!r}: the batched engine takes one int seed for the whole batch"
                 )
             self._np_random, self._np_random_seed = seeding.np_random(int(seed))
+            self._queue = None
         mask = np.ones(self.num_envs, dtype=bool)
         if options and "reset_mask" in options:
             mask = np.asarray(options["reset_mask"])
@@ -313,70 +330,67 @@ class NumpyBatchedEnv(VectorEnv):
             raise ValueError(f"invalid action {int(bad)}; valid: integers 0-6")
         return a.astype(np.int64)
 
+    def _draw(self, r: int) -> tuple[Episodes, np.ndarray, np.ndarray]:
+        """The next ``r`` episodes (map, text, bank entry, description tokens).
+
+        Episodes are drawn ahead in chunks of at least ``max(num_envs, 256)`` (numpy's cost is
+        per call, not per row); the sequence is a deterministic function of the seed.
+        """
+        if self._queue is None or self._queue_pos + r > len(self._queue[0]):
+            rng = self.np_random
+            m = max(r, self.num_envs, 256)
+            eps = self.sampler.draw(rng, m)
+            count = self._bucket_count[eps.trap_mask]
+            if (count == 0).any():
+                missing = int(eps.trap_mask[count == 0][0])
+                raise RuntimeError(f"layout bank has no bucket for trap set {missing:#b}")
+            entry = self._bucket_start[eps.trap_mask] + (rng.random(m) * count).astype(np.int64)
+            fresh = (eps, entry, eps.description_tokens())
+            if self._queue is not None and self._queue_pos < len(self._queue[0]):
+                rest = slice(self._queue_pos, None)
+                old_eps, old_entry, old_tokens = self._queue
+                fresh = (
+                    old_eps.subset(rest).concat(eps),
+                    np.concatenate([old_entry[rest], entry]),
+                    np.concatenate([old_tokens[rest], fresh[2]]),
+                )
+            self._queue, self._queue_pos = fresh, 0
+        take = slice(self._queue_pos, self._queue_pos + r)
+        self._queue_pos += r
+        eps, entry, tokens = self._queue
+        return eps.subset(take), entry[take], tokens[take]
+
     def _reset_rows(self, rows: np.ndarray) -> None:
         """Start new episodes in ``rows``: draw maps and text, pick bank entries, load them."""
         r = len(rows)
-        rng = self.np_random
-        eps = self.sampler.draw(rng, r)
-        count = self._bucket_count[eps.trap_mask]
-        if (count == 0).any():
-            missing = int(eps.trap_mask[count == 0][0])
-            raise RuntimeError(f"layout bank has no bucket for trap set {missing:#b}")
-        entry = self._bucket_start[eps.trap_mask] + (rng.random(r) * count).astype(np.int64)
-        bank = self.bank
-
+        eps, entry, tokens = self._draw(r)
         lut = np.broadcast_to(self._slot_lut, (r, 256)).copy()
-        lut[:, codes.SLOT_BASE : codes.SLOT_BASE + self._num_slots] = (
-            codes.floor_code(0) + 4 * eps.colors
-        )
-        cells = bank.cells[entry]
+        lut[:, codes.SLOT_BASE : codes.SLOT_BASE + self._num_slots] = codes.FLOOR_CODES[eps.colors]
+        cells = self.bank.cells[entry].reshape(r, -1)
         inner = (rows, slice(PAD, PAD + self._h), slice(PAD, PAD + self._w))
-        self._grid[inner] = np.take_along_axis(lut, cells.reshape(r, -1), axis=1).reshape(
-            cells.shape
-        )
-        self._tags[inner] = bank.tags[entry]
-        self._goal[inner] = (bank.tags[entry] & 1) != 0
-
-        x, y, d = bank.agent[entry].astype(np.int64).T
-        self._cell[rows] = self._row_base[rows] + (y + PAD) * self._wp + (x + PAD)
-        self._dir[rows] = d
+        self._grid[inner] = np.take_along_axis(lut, cells, axis=1).reshape(r, self._h, self._w)
+        self._tags[inner] = self.bank.tags[entry]
+        self._goal[inner] = self._bank_goal[entry]
+        self._cell[rows] = self._row_base[rows] + self._bank_cell[entry]
+        self._dir[rows] = self._bank_dir[entry]
         self._carry[rows] = EMPTY
         self._carry_tag[rows] = 0
         self._sticky[rows] = 0
         self._magic_color[rows] = -1
         self._magic_count[rows] = 0
         self._steps[rows] = 0
-        self._max_steps[rows] = (
-            bank.max_steps[entry] if self.max_steps_override is None else self.max_steps_override
-        )
+        self._max_steps[rows] = self._bank_max_steps[entry]
         props = np.full((r, codes.NUM_COLORS + 1), NONE, dtype=np.int64)
         np.put_along_axis(props, eps.colors, eps.props, axis=1)
         self._props[rows] = props
-        self._mission[rows] = bank.mission[entry]
-        self._description[rows] = eps.description_tokens()
+        self._mission[rows] = self._bank_mission[entry]
+        self._description[rows] = tokens
         self._held_out[rows] = eps.held_out
         self._entry[rows] = entry
-        self._store_episodes(rows, eps)
-
-    def _store_episodes(self, rows: np.ndarray, eps: Episodes) -> None:
         if self._episodes is None:
-            self._episodes = Episodes(
-                **{
-                    f: np.zeros((self.num_envs, *getattr(eps, f).shape[1:]), getattr(eps, f).dtype)
-                    for f in (
-                        "colors",
-                        "props",
-                        "held_out",
-                        "trap_mask",
-                        "row_slots",
-                        "row_props",
-                        "filler",
-                    )
-                },
-                random_text=eps.random_text,
-            )
-        for f in ("colors", "props", "held_out", "trap_mask", "row_slots", "row_props", "filler"):
-            getattr(self._episodes, f)[rows] = getattr(eps, f)
+            self._episodes = eps.subset(np.zeros(self.num_envs, dtype=np.int64))
+        self._episodes.assign(rows, eps)
+        self._update_floor_info(rows)
 
     def _observe(self) -> dict[str, np.ndarray]:
         image = observe(self._grid.reshape(-1), self._cell, self._dir, self._carry, self._offsets)
@@ -387,24 +401,31 @@ class NumpyBatchedEnv(VectorEnv):
             "description": self._description.copy(),
         }
 
+    def _update_floor_info(self, rows: np.ndarray) -> None:
+        """Refresh the floor_properties arrays of ``rows`` and the order of their keys."""
+        found = []
+        for color in self._info_colors:
+            prop = self._props[:, color]
+            self._floor_values[color][rows] = PROPERTY_NAMES[prop[rows]]
+            has = prop != NONE
+            if has.any():  # keys in order of first appearance (env order, then map order)
+                first = int(np.argmax(has))
+                found.append((first, int(np.argmax(self._episodes.colors[first] == color)), color))
+        self._floor_order = [color for *_, color in sorted(found)]
+
     def _infos(self, success: np.ndarray, failure: np.ndarray, present: np.ndarray | None = None):
         """The info dict in gymnasium's vector convention (as SyncVectorEnv builds it)."""
         n = self.num_envs
         mask = np.ones(n, dtype=bool) if present is None else present
-        # One array per colour, keys in order of first appearance (env order, then map order).
-        found = []
-        for color in self._info_colors:
-            prop = self._props[:, color]
-            has = (prop != NONE) & mask
-            if has.any():
-                first = int(np.argmax(has))
-                slot = int(np.argmax(self._episodes.colors[first] == color))
-                found.append(((first, slot), color, prop, has))
         floor = {}
-        for _, color, prop, has in sorted(found, key=lambda f: f[0]):
-            values = PROPERTY_NAMES[prop]
-            values[~has] = None
-            floor[IDX_TO_COLOR[color]], floor[f"_{IDX_TO_COLOR[color]}"] = values, has
+        for color in self._floor_order:
+            values = self._floor_values[color].copy()
+            has = self._props[:, color] != NONE
+            if present is not None:
+                has &= mask
+                values[~has] = None
+            if has.any():
+                floor[IDX_TO_COLOR[color]], floor[f"_{IDX_TO_COLOR[color]}"] = values, has
         under = FLOOR_COLOR[self._grid.reshape(-1)[self._cell]]
         tile = PROPERTY_NAMES[self._props.reshape(-1)[self._prop_base + under]]
         fail = FAILURES[failure]

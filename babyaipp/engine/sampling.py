@@ -54,6 +54,28 @@ class Episodes:
     filler: np.ndarray  # (R, K, 4) int64: filler word indices (text="random")
     random_text: bool
 
+    FIELDS = ("colors", "props", "held_out", "trap_mask", "row_slots", "row_props", "filler")
+
+    def __len__(self) -> int:
+        return len(self.colors)
+
+    def subset(self, index) -> Episodes:
+        """The episodes at ``index`` (a slice or an index array)."""
+        return Episodes(
+            **{f: getattr(self, f)[index] for f in self.FIELDS}, random_text=self.random_text
+        )
+
+    def concat(self, other: Episodes) -> Episodes:
+        return Episodes(
+            **{f: np.concatenate([getattr(self, f), getattr(other, f)]) for f in self.FIELDS},
+            random_text=self.random_text,
+        )
+
+    def assign(self, rows: np.ndarray, other: Episodes) -> None:
+        """Overwrite the episodes at ``rows`` with ``other`` (same length as ``rows``)."""
+        for f in self.FIELDS:
+            getattr(self, f)[rows] = getattr(other, f)
+
     def description_tokens(self) -> np.ndarray:
         """(R, MAX_SENTENCES, SENTENCE_TOKENS) int64, as :class:`babyaipp.TokenizeText`."""
         r, k = self.row_slots.shape

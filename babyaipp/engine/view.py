@@ -18,6 +18,7 @@ propagate upward from the left edge, etc.) are reproduced bit for bit.
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 
@@ -31,11 +32,13 @@ PAD = VIEW - 1
 
 
 def view_offsets(padded_width: int) -> np.ndarray:
-    """(4, 7, 7) int64: flat offset, from the agent's cell, of view cell [i, j] per heading.
+    """(4, 7, 8) int64: flat offset, from the agent's cell, of view cell (i, j), as [d, j, i].
 
     View cell (i, j) lies ``6 - j`` cells ahead of the agent and ``i - 3`` cells to its right.
+    Rows are stored j-major and padded to 8 cells (the 8th reads the agent's own cell and is
+    ignored), so that one row's 8 bytes can be handled as one uint64.
     """
-    out = np.zeros((4, VIEW, VIEW), dtype=np.int64)
+    out = np.zeros((4, VIEW, 8), dtype=np.int64)
     for d in range(4):
         fx, fy = DIR_TO_VEC[d]
         rx, ry = DIR_TO_VEC[(d + 1) % 4]
@@ -43,7 +46,7 @@ def view_offsets(padded_width: int) -> np.ndarray:
             for j in range(VIEW):
                 ahead, right = AGENT_J - j, i - AGENT_I
                 x, y = ahead * fx + right * rx, ahead * fy + right * ry
-                out[d, i, j] = y * padded_width + x
+                out[d, j, i] = y * padded_width + x
     return out
 
 
@@ -78,18 +81,18 @@ def visibility_table() -> np.ndarray:
     return out
 
 
-def visibility(opaque: np.ndarray) -> np.ndarray:
-    """(N, 7, 7) bool visibility from (N, 7, 7) bool opacity, both indexed [n, i, j]."""
-    table = visibility_table()
-    # transparent bits of each row j (over i), as (N, 7) uint16
-    see = np.packbits(~opaque, axis=1, bitorder="little")[:, 0, :].astype(np.uint16) << VIEW
-    rows = np.empty(see.shape, dtype=np.uint8)
-    incoming = np.full(len(opaque), 1 << AGENT_I, dtype=np.uint16)
-    for j in range(VIEW - 1, -1, -1):
-        out = table[incoming | see[:, j]]
-        rows[:, j] = out & 0x7F
-        incoming = out >> VIEW
-    return np.unpackbits(rows[:, None, :], axis=1, count=VIEW, bitorder="little").view(bool)
+# Views are handled eight cells (one uint64) at a time: this needs little-endian words.
+assert sys.byteorder == "little", "the engine's view code assumes a little-endian machine"
+_PACK = np.uint64(0x0102040810204080)  # eight 0/1 bytes -> one byte of bits: (x * _PACK) >> 56
+_HIGH_BITS = np.uint64(0x0080808080808080)  # the opaque bit of the row's 7 real cells
+# A row's 7 visibility bits (the 8th bit, if any, ignored) -> 8 bytes 0/1.
+_EXPAND = np.array(
+    [sum(((v >> k) & 1) << (8 * k) for k in range(VIEW)) for v in range(256)], dtype=np.uint64
+)
+# Code -> minigrid's (type, colour, state) as the low three bytes of a uint32.
+_ENCODING32 = (ENCODING.astype(np.uint32) << np.array([0, 8, 16], dtype=np.uint32)).sum(
+    axis=1, dtype=np.uint32
+)
 
 
 def observe(
@@ -104,8 +107,25 @@ def observe(
     ``grid`` is the flat uint8 code array of all envs' padded grids; ``agent_cell`` (N,) the
     agent's flat index into it; ``direction`` (N,) the heading; ``carry`` (N,) the code of the
     carried object (``EMPTY`` when none); ``offsets`` from :func:`view_offsets`.
+
+    The result is a view of an (N, 7, 7, 4) array whose 4th byte is padding (one uint32
+    gather encodes a cell), so it is not C-contiguous; ``np.ascontiguousarray`` if needed.
     """
-    cells = grid[agent_cell[:, None, None] + offsets[direction]]
-    cells *= visibility(OPAQUE[cells])
+    n = len(agent_cell)
+    index = offsets[direction]
+    index += agent_cell[:, None, None]
+    cells = np.take(grid, index)  # (N, 7 rows j, 8 cells i)
+    blocked = cells.view(np.uint64)[:, :, 0] & _HIGH_BITS  # bit 7 of byte i: cell i opaque
+    see = ((((blocked ^ _HIGH_BITS) >> np.uint64(7)) * _PACK) >> np.uint64(56)).astype(np.uint16)
+    see <<= VIEW
+    table = visibility_table()
+    rows = np.empty((n, VIEW), dtype=np.uint8)  # bit i: cell (i, j) visible (bit 7: ignored)
+    incoming = np.full(n, 1 << AGENT_I, dtype=np.uint16)
+    for j in range(VIEW - 1, -1, -1):
+        out = np.take(table, incoming | see[:, j])
+        rows[:, j] = out
+        incoming = out >> VIEW
+    cells *= np.take(_EXPAND, rows).view(np.uint8).reshape(n, VIEW, 8)
+    cells = cells[:, :, :VIEW].transpose(0, 2, 1)  # as [i, j]
     cells[:, AGENT_I, AGENT_J] = carry
-    return ENCODING[cells]
+    return np.take(_ENCODING32, cells).view(np.uint8).reshape(n, VIEW, VIEW, 4)[..., :3]
