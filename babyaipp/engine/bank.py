@@ -31,8 +31,9 @@ split of the family can draw get a bucket.
 in :func:`bank_dir` named ``<Family>-<key hash>.npz``; the key hashes the bank format version,
 the family spec (everything that shapes layouts), the density, the size, the seed, the minigrid
 and babyaipp versions, the source of the generating modules and the engine's cell numbering, so
-any change that could alter layouts or their encoding selects a new file. The file also stores the SHA-256 of its arrays, checked on load.
-Files are written atomically (temp file + ``os.replace``).
+any change that could alter layouts or their encoding selects a new file. The file also stores
+the SHA-256 of its arrays, checked on load. Files are written atomically (temp file +
+``os.replace``).
 
 Build with ``babyaipp bank build`` (or ``python -m babyaipp.engine.bank``).
 """

@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 from babyaipp.dynamics import DIR_TO_VEC
-from babyaipp.engine.codes import ENCODING, OPAQUE
+from babyaipp.engine.codes import ENCODING
 
 VIEW = 7
 AGENT_I, AGENT_J = VIEW // 2, VIEW - 1
