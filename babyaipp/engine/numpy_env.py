@@ -46,8 +46,9 @@ from babyaipp.engine.codes import (
     STICKY,
     TOGGLED,
     TRAP,
+    UNLOCKED,
     UNLOCKED_BY,
-)  # fmt: skip
+)
 from babyaipp.engine.sampling import Episodes, EpisodeSampler
 from babyaipp.engine.view import PAD, observe, view_offsets
 
@@ -59,6 +60,29 @@ STICKY_WAIT = 2  # babyaipp.dynamics.Sticky.WAIT
 PROPERTY_NAMES = np.array([*BUILTIN_PROPERTIES, None], dtype=object)  # index NONE (-1) -> None
 FAILURES = np.array([None, "trap", "mission", "timeout"], dtype=object)
 F_NONE, F_TRAP, F_MISSION, F_TIMEOUT = range(4)
+
+
+def _rule_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The fliplr, flipud and sticky rules and minigrid's turns as two lookup tables.
+
+    Index ``((start property + 1) * 2 + sticky held) * 7 + action``; values: the action minigrid
+    runs (fliplr swaps left and right; a held forward becomes ``done``, an inert action) and the
+    change of heading (flipud's half turn on a forward, taken before a held forward is dropped,
+    as in the reference's hook order; then minigrid's quarter turns).
+    """
+    action = np.zeros((len(BUILTIN_PROPERTIES) + 1, 2, NUM_ACTIONS), dtype=np.int64)
+    turn = np.zeros_like(action)
+    for p in range(-1, len(BUILTIN_PROPERTIES)):
+        for held in (0, 1):
+            for a in range(NUM_ACTIONS):
+                b = SWAP_LR[a] if p == FLIPLR else a
+                half = 2 if p == FLIPUD and b == FORWARD else 0
+                b = DONE if held and b == FORWARD else b
+                action[p + 1, held, a], turn[p + 1, held, a] = b, half + TURN[b]
+    return action.reshape(-1), turn.reshape(-1)
+
+
+_ACTION_TABLE, _TURN_TABLE = _rule_tables()
 
 
 class NumpyBatchedEnv(VectorEnv):
@@ -129,6 +153,7 @@ class NumpyBatchedEnv(VectorEnv):
         self._grid = np.full((n, self._hp, self._wp), codes.WALL, dtype=np.uint8)
         self._tags = np.zeros((n, self._hp, self._wp), dtype=np.uint8)
         self._goal = np.zeros((n, self._hp, self._wp), dtype=bool)
+        self._goal_stale = np.zeros(n, dtype=bool)  # goal may differ from the tracked objects
         self._row_base = np.arange(n, dtype=np.int64) * c
         self._prop_base = np.arange(n, dtype=np.int64) * (codes.NUM_COLORS + 1)
         self._cell = np.zeros(n, dtype=np.int64)  # flat index into _grid.ravel()
@@ -142,9 +167,13 @@ class NumpyBatchedEnv(VectorEnv):
         self._max_steps = np.zeros(n, dtype=np.int64)
         # property id by colour index; column NUM_COLORS (not a floor) stays NONE
         self._props = np.full((n, codes.NUM_COLORS + 1), NONE, dtype=np.int64)
-        self._mission = np.zeros((n, bank.mission.shape[1]), dtype=np.int64)
+        # the same by cell code: [env, code] -> property id (NONE unless a floor of the map)
+        self._prop_of_code = np.full((n, 256), NONE, dtype=np.int8)  # int8: stays in cache
+        self._code_base = np.arange(n, dtype=np.int64) * 256
+        # token ids (< 256) kept as uint8; observations widen them to TokenizeText's int64
+        self._mission = np.zeros((n, bank.mission.shape[1]), dtype=np.uint8)
         description_shape = single_observation_space["description"].shape
-        self._description = np.zeros((n, *description_shape), dtype=np.int64)
+        self._description = np.zeros((n, *description_shape), dtype=np.uint8)
         self._held_out = np.zeros(n, dtype=bool)
         self._entry = np.zeros(n, dtype=np.int64)
         self._episodes: Episodes | None = None
@@ -160,7 +189,7 @@ class NumpyBatchedEnv(VectorEnv):
         self._bank_cell = (y + PAD) * self._wp + (x + PAD)
         self._bank_dir = d
         self._bank_goal = (bank.tags & 1) != 0
-        self._bank_mission = bank.mission.astype(np.int64)
+        self._bank_mission = bank.mission
         self._bank_max_steps = (
             bank.max_steps.astype(np.int64)
             if max_steps is None
@@ -200,105 +229,124 @@ class NumpyBatchedEnv(VectorEnv):
         if not self._was_reset:
             raise RuntimeError("call reset() before step()")
         a = self._check_actions(actions)
+        n = self.num_envs
         g = self._grid.reshape(-1)
         tags = self._tags.reshape(-1)
-        cell, d = self._cell, self._dir.copy()
-        props = self._props.reshape(-1)
-        pbase = self._prop_base
+        prop_of = self._prop_of_code.reshape(-1)  # [env * 256 + code] -> property id
+        code_base = self._code_base
+        cell, d = self._cell, self._dir
 
         # Phase 1: the tile the step starts on.
-        start_color = FLOOR_COLOR[g[cell]]
-        start_prop = props[pbase + start_color]
+        start_code = g[cell]
+        start_prop = prop_of[code_base + start_code]
 
-        # Phase 2: pre-action rules, in hook order (magic, fliplr, flipud, sticky).
+        # Phase 2: pre-action rules, in hook order. Magic first: it may push the agent.
+        died = np.zeros(n, dtype=bool)
         on_magic = start_prop == MAGIC
-        same = on_magic & (self._magic_color == start_color)
-        self._magic_count = np.where(same, self._magic_count + 1, np.where(on_magic, 1, 0))
-        self._magic_color = np.where(on_magic, start_color, -1)
-        push = on_magic & (self._magic_count % 2 == 0)
-        died = np.zeros(self.num_envs, dtype=bool)
-        if push.any():
-            south = cell + self._wp
-            push &= PASSABLE[g[south]]
-            cell = np.where(push, south, cell)
-            entered = props[pbase + FLOOR_COLOR[g[south]]]
-            died = push & (entered == TRAP)
-            self._sticky = np.where(push & (entered == STICKY), STICKY_WAIT, self._sticky)
-        a = np.where(start_prop == FLIPLR, SWAP_LR[a], a)
-        d = np.where((start_prop == FLIPUD) & (a == FORWARD), (d + 2) & 3, d)
+        if on_magic.any():
+            color = FLOOR_COLOR[start_code]
+            count = np.where(self._magic_color == color, self._magic_count + 1, 1)
+            self._magic_count = np.where(on_magic, count, 0)
+            self._magic_color = np.where(on_magic, color, -1)
+            push = np.flatnonzero(on_magic & (self._magic_count % 2 == 0))
+            south = cell[push] + self._wp
+            push, south = push[PASSABLE[g[south]]], south[PASSABLE[g[south]]]
+            cell = cell.copy()
+            cell[push] = south
+            entered = prop_of[code_base[push] + g[south]]
+            died[push[entered == TRAP]] = True
+            self._sticky[push[entered == STICKY]] = STICKY_WAIT
+        else:
+            self._magic_count[:] = 0
+            self._magic_color[:] = -1
+        # fliplr, flipud and the sticky hold: one table lookup (see _rule_tables).
         held = self._sticky > 0
-        self._sticky = self._sticky - held
-        a = np.where(held & (a == FORWARD), DONE, a)
-        a[died] = DONE  # pushed into a trap: the action is not taken (nor verified)
+        self._sticky -= held
+        rule = ((start_prop + 1) * 2 + held) * NUM_ACTIONS + a
+        turn = _TURN_TABLE[rule]  # flipud's half turn and left/right turns
+        a = _ACTION_TABLE[rule]
+        if died.any():
+            a[died], turn[died] = DONE, 0  # pushed into a trap: no action, no verification
 
         # Phase 3: minigrid's action.
         self._steps += 1
+        d = (d + turn) & 3
         fwd = cell + self._delta[d]
         ahead = g[fwd]
-        d = (d + TURN[a]) & 3
         moved = (a == FORWARD) & PASSABLE[ahead]
         cell = np.where(moved, fwd, cell)
-        pick = (a == PICKUP_ACT) & PICKUP[ahead] & (self._carry == EMPTY)
-        if pick.any():
+        drop = np.flatnonzero(a == DROP)
+        pick = np.flatnonzero(a == PICKUP_ACT)
+        pick = pick[PICKUP[ahead[pick]] & (self._carry[pick] == EMPTY)]
+        if len(pick):
             at = fwd[pick]
             self._carry[pick] = ahead[pick]
             self._carry_tag[pick] = tags[at]
+            self._goal_stale[pick[(tags[at] & 1) != 0]] = True
             g[at] = EMPTY
             tags[at] = 0
-        drop = a == DROP
-        dropped = drop & (ahead == EMPTY) & (self._carry != EMPTY)
+        dropped = drop[(ahead[drop] == EMPTY) & (self._carry[drop] != EMPTY)]
         dropped_tag = self._carry_tag[dropped]
-        if dropped.any():
+        if len(dropped):
             at = fwd[dropped]
+            self._goal_stale[dropped[(dropped_tag & 1) != 0]] = True
             g[at] = self._carry[dropped]
             tags[at] = dropped_tag
             self._carry[dropped] = EMPTY
             self._carry_tag[dropped] = 0
-        toggle = (a == TOGGLE) & (ahead != EMPTY)
-        if toggle.any():
+        toggle = np.flatnonzero(a == TOGGLE)
+        if len(toggle):
             at, was = fwd[toggle], ahead[toggle]
-            now = np.where(
-                UNLOCKED_BY[was] == self._carry[toggle], was - codes.LOCKED, TOGGLED[was]
-            )
+            now = np.where(UNLOCKED_BY[was] == self._carry[toggle], UNLOCKED[was], TOGGLED[was])
             g[at] = now
-            tags[at] = np.where(now == EMPTY, 0, tags[at])  # a toggled box is gone
+            gone = now == EMPTY  # a toggled box is replaced by its (empty) contents
+            self._goal_stale[toggle[gone & ((tags[at] & 1) != 0)]] = True
+            tags[at[gone]] = 0
 
         # BabyAI's verifier (after the action, before any slide).
         if self._goto:
-            if drop.any():  # minigrid refreshes obj_poss on every drop action
-                rows = np.flatnonzero(drop)
-                self._goal[rows] = (self._tags[rows] & 1) != 0
-            success = self._goal.reshape(-1)[cell + self._delta[d]] & ~died
+            # minigrid refreshes obj_poss on every drop action; it changes only if a tracked
+            # object moved (picked up, dropped, toggled away) since the last refresh
+            refresh = drop[self._goal_stale[drop]]
+            if len(refresh):
+                self._goal[refresh] = (self._tags[refresh] & 1) != 0
+                self._goal_stale[refresh] = False
+            success = self._goal.reshape(-1)[cell + self._delta[d]]
         else:
-            success = np.zeros(self.num_envs, dtype=bool)
-            if dropped.any():
+            success = np.zeros(n, dtype=bool)
+            if len(dropped):
                 at = fwd[dropped]
                 near = tags[at + 1] | tags[at - 1] | tags[at + self._wp] | tags[at - self._wp]
                 success[dropped] = ((dropped_tag & 2) != 0) & ((near & 1) != 0)
 
-        # Phase 4: entry rules for the cell a forward move entered, then a slide.
-        if moved.any():
-            entered = props[pbase + FLOOR_COLOR[g[cell]]]
-            died |= moved & (entered == TRAP)
-            self._sticky = np.where(moved & (entered == STICKY), STICKY_WAIT, self._sticky)
-            slide = moved & (entered == SLIPPERY)
-            if slide.any():
-                beyond = cell + self._delta[d]
-                slide &= PASSABLE[g[beyond]]
-                cell = np.where(slide, beyond, cell)
-                entered = props[pbase + FLOOR_COLOR[g[beyond]]]
-                died |= slide & (entered == TRAP)
-                self._sticky = np.where(slide & (entered == STICKY), STICKY_WAIT, self._sticky)
+        # Phase 4: entry rules for the cell a forward move entered, then for a slide.
+        mover = np.flatnonzero(moved)
+        if len(mover):
+            at = cell[mover]
+            entered = prop_of[code_base[mover] + g[at]]
+            died[mover[entered == TRAP]] = True
+            self._sticky[mover[entered == STICKY]] = STICKY_WAIT
+            slide = entered == SLIPPERY
+            slider, beyond = mover[slide], at[slide] + self._delta[d[mover[slide]]]
+            ok = PASSABLE[g[beyond]]
+            slider, beyond = slider[ok], beyond[ok]
+            if len(slider):
+                cell[slider] = beyond
+                entered = prop_of[code_base[slider] + g[beyond]]
+                died[slider[entered == TRAP]] = True
+                self._sticky[slider[entered == STICKY]] = STICKY_WAIT
         self._cell, self._dir = cell, d
 
         # Phase 5: reward, termination, truncation, failure.
         success &= ~died
         terminated = success | died
         truncated = self._steps >= self._max_steps
-        reward = np.where(success, 1 - 0.9 * (self._steps / self._max_steps), 0.0)
-        failure = np.where(
-            died, F_TRAP, np.where(success, F_NONE, np.where(truncated, F_TIMEOUT, F_NONE))
-        )
+        reward = np.zeros(n)
+        won = np.flatnonzero(success)
+        reward[won] = 1 - 0.9 * (self._steps[won] / self._max_steps[won])
+        failure = np.where(truncated, F_TIMEOUT, F_NONE)
+        failure[won] = F_NONE
+        failure[died] = F_TRAP
 
         # NEXT_STEP autoreset: envs whose episode ended last step start a new one instead.
         restart = self._autoreset
@@ -325,10 +373,11 @@ class NumpyBatchedEnv(VectorEnv):
                 f"actions must be an integer array of shape ({self.num_envs},), "
                 f"got {a.dtype} {a.shape}"
             )
-        if a.size and (a.min() < 0 or a.max() >= NUM_ACTIONS):
+        a = a.astype(np.int64, copy=False)
+        if (a.view(np.uint64) >= NUM_ACTIONS).any():  # negatives wrap to huge values
             bad = a[(a < 0) | (a >= NUM_ACTIONS)][0]
             raise ValueError(f"invalid action {int(bad)}; valid: integers 0-6")
-        return a.astype(np.int64)
+        return a
 
     def _draw(self, r: int) -> tuple[Episodes, np.ndarray, np.ndarray]:
         """The next ``r`` episodes (map, text, bank entry, description tokens).
@@ -371,6 +420,7 @@ class NumpyBatchedEnv(VectorEnv):
         self._grid[inner] = np.take_along_axis(lut, cells, axis=1).reshape(r, self._h, self._w)
         self._tags[inner] = self.bank.tags[entry]
         self._goal[inner] = self._bank_goal[entry]
+        self._goal_stale[rows] = False
         self._cell[rows] = self._row_base[rows] + self._bank_cell[entry]
         self._dir[rows] = self._bank_dir[entry]
         self._carry[rows] = EMPTY
@@ -383,6 +433,10 @@ class NumpyBatchedEnv(VectorEnv):
         props = np.full((r, codes.NUM_COLORS + 1), NONE, dtype=np.int64)
         np.put_along_axis(props, eps.colors, eps.props, axis=1)
         self._props[rows] = props
+        by_code = np.full((r, 256), NONE, dtype=np.int8)
+        floor_codes = codes.FLOOR_CODES[eps.colors].astype(np.int64)
+        np.put_along_axis(by_code, floor_codes, eps.props, axis=1)
+        self._prop_of_code[rows] = by_code
         self._mission[rows] = self._bank_mission[entry]
         self._description[rows] = tokens
         self._held_out[rows] = eps.held_out
@@ -397,8 +451,8 @@ class NumpyBatchedEnv(VectorEnv):
         return {
             "image": image,
             "direction": self._dir.copy(),
-            "mission": self._mission.copy(),
-            "description": self._description.copy(),
+            "mission": self._mission.astype(np.int64),
+            "description": self._description.astype(np.int64),
         }
 
     def _update_floor_info(self, rows: np.ndarray) -> None:
@@ -426,8 +480,8 @@ class NumpyBatchedEnv(VectorEnv):
                 values[~has] = None
             if has.any():
                 floor[IDX_TO_COLOR[color]], floor[f"_{IDX_TO_COLOR[color]}"] = values, has
-        under = FLOOR_COLOR[self._grid.reshape(-1)[self._cell]]
-        tile = PROPERTY_NAMES[self._props.reshape(-1)[self._prop_base + under]]
+        under = self._grid.reshape(-1)[self._cell]
+        tile = PROPERTY_NAMES[self._prop_of_code.reshape(-1)[self._code_base + under]]
         fail = FAILURES[failure]
         held = self._held_out.copy()
         succ = success.copy()
