@@ -30,7 +30,7 @@ __all__ = [
     "make_vector_env",
 ]
 
-BACKENDS: tuple[str, ...] = ("auto", "numpy", "torch", "reference")
+BACKENDS: tuple[str, ...] = ("auto", "numpy", "reference")
 ENGINE_BASES: frozenset[str] = frozenset(
     {
         "minigrid.envs.babyai.goto:GoToRedBallNoDists",
@@ -60,6 +60,10 @@ def _unsupported_reason(spec: FamilySpec, env_kwargs: Mapping[str, Any]) -> str 
     odd = sorted(p for p in spec.properties if p not in BUILTIN_PROPERTIES)
     if odd:
         return f"properties {odd} are not built in"
+    from minigrid.envs.babyai.core import verifier
+
+    if verifier.use_done_actions:
+        return "BABYAI_DONE_ACTIONS is set (the engine verifies without done actions)"
     if env_kwargs.get("placement", "uniform") != "uniform":
         return "placement='original' draws tile colours by property (no bank for it)"
     other = sorted(set(env_kwargs) - _ENGINE_ENV_KWARGS - {"placement"})
@@ -84,16 +88,16 @@ def make_vector_env(
     bank_seed: int = 0,
     bank_dir: str | None = None,
     bank: LayoutBank | None = None,
-    device: str = "cpu",
     **env_kwargs: Any,
 ):
     """The ``vector_entry_point`` of every babyaipp id (see the module docstring).
 
-    ``backend``: ``"auto"`` (the engine where supported, else reference envs), ``"numpy"``,
-    ``"torch"`` (tensors on ``device``) or ``"reference"``. ``bank_size`` layouts per trap set,
-    ``bank_seed`` and ``bank_dir`` select the layout bank (built on first use, with a progress
-    bar on stderr); ``bank`` passes one directly. Other kwargs are the env's (``text``,
-    ``sentence_order``, ``withhold``, ``density``, ``max_steps``; others need ``"reference"``).
+    ``backend``: ``"auto"`` (the engine where supported, else reference envs), ``"numpy"``
+    (the engine, or an error naming why it cannot) or ``"reference"``. ``bank_size`` layouts
+    per trap set, ``bank_seed`` and ``bank_dir`` select the layout bank (built on first use,
+    with a progress bar on stderr); ``bank`` passes one directly. Other kwargs are the env's
+    (``text``, ``sentence_order``, ``withhold``, ``density``, ``max_steps``; others need
+    ``"reference"``).
     """
     import gymnasium as gym
 
@@ -106,7 +110,7 @@ def make_vector_env(
     env_kwargs.pop("max_episode_steps", None)  # gymnasium's; babyaipp levels use max_steps
     probe = TokenizeText(make_env(spec, split, **env_kwargs))  # validates kwargs, gives spaces
     reason = _unsupported_reason(spec, env_kwargs)
-    if backend in ("numpy", "torch") and reason is not None:
+    if backend == "numpy" and reason is not None:
         raise ValueError(f"backend={backend!r} cannot run {spec.name}: {reason}")
     if backend == "reference" or reason is not None:
         if backend == "auto" and spec.base in ENGINE_BASES:
@@ -121,10 +125,6 @@ def make_vector_env(
         bank = load_or_build(spec, bank_size, bank_seed, density, root=bank_dir)
     space = probe.observation_space
     probe.close()
-    if backend == "torch":
-        from babyaipp.engine.torch_env import TorchBatchedEnv
-
-        return TorchBatchedEnv(num_envs, spec, split, bank, space, device=device, **env_kwargs)
     from babyaipp.engine.numpy_env import NumpyBatchedEnv
 
     return NumpyBatchedEnv(num_envs, spec, split, bank, space, **env_kwargs)
