@@ -12,7 +12,11 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES: tuple[str, ...] = ("babyaipp.commands.catalog", "babyaipp.commands.play")
+COMMAND_MODULES: tuple[str, ...] = (
+    "babyaipp.commands.catalog",
+    "babyaipp.commands.play",
+    "babyaipp.engine.cli",
+)
 
 
 class CommandError(Exception):

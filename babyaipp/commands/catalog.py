@@ -20,8 +20,9 @@ def add_parser(subparsers) -> None:
 
 
 def catalog_rows(family: str | None = None) -> list[dict[str, str]]:
-    """One row per registered id: id, family, split, grid, colours, properties."""
+    """One row per registered id: id, family, split, grid, colours, properties, backend."""
     import babyaipp
+    from babyaipp.engine import backend_of
     from babyaipp.env import level_class
 
     rows = []
@@ -39,6 +40,7 @@ def catalog_rows(family: str | None = None) -> list[dict[str, str]]:
                     "grid": f"{probe.width}x{probe.height}",
                     "colours": ",".join(colors),
                     "properties": ",".join(spec.properties),
+                    "backend": backend_of(spec),
                 }
             )
     if family and not rows:
