@@ -43,8 +43,9 @@ class DynamicsLevel:
     A dict with minigrid's ``image`` (7×7×3 uint8, floors encode as ``(3, colour, 0)``; as in
     minigrid, the agent's own cell shows as empty or as the carried object, never as the tile
     it stands on, so the agent must remember what it stepped onto), ``direction`` (0–3),
-    ``mission`` (the BabyAI instruction only) and ``description`` (the sentences, e.g. ``"green floors are trap. blue floors are sticky."``). Text entries
-    are gymnasium ``Text`` spaces with charset :data:`babyaipp.text.CHARSET`.
+    ``mission`` (the BabyAI instruction only) and ``description`` (the sentences, e.g.
+    ``"green floors are trap. blue floors are sticky."``). Text entries are gymnasium ``Text``
+    spaces with charset :data:`babyaipp.text.CHARSET`.
 
     ## Actions
     minigrid's 7 actions: left, right, forward, pickup, drop, toggle, done. Anything else
