@@ -44,7 +44,7 @@ class World(Protocol):
         """Whether the agent may stand on ``pos`` (empty, a floor tile or an open door)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class StepContext:
     """The mutable state of one step, shared by the rules.
 

@@ -216,15 +216,15 @@ class DynamicsLevel:
 
     # -- the World protocol used by the rules -----------------------------------------------
 
-    def property_at(self, pos) -> str | None:
-        cell = self.grid.get(pos[0], pos[1])
-        if cell is not None and cell.type == "floor":
-            return self.floor_map.get(cell.color)
-        return None
-
     def color_at(self, pos) -> str | None:
-        cell = self.grid.get(pos[0], pos[1])
+        # Direct indexing: positions asked about are always inside the grid (its border is
+        # wall), and minigrid's Grid.get costs a bounds check on every step.
+        cell = self.grid.grid[pos[0] + pos[1] * self.grid.width]
         return cell.color if cell is not None and cell.type == "floor" else None
+
+    def property_at(self, pos) -> str | None:
+        color = self.color_at(pos)
+        return None if color is None else self.floor_map.get(color)
 
     def can_enter(self, pos) -> bool:
         if not (0 <= pos[0] < self.grid.width and 0 <= pos[1] < self.grid.height):

@@ -1,11 +1,14 @@
 """Steps/s and resets/s of each babyaipp family against its minigrid base level, same run.
 
 The base level is built with the family's own kwargs (same geometry, no tiles, no text). Both
-envs run random actions; step timing excludes resets, reset timing uses fresh seeds. The two
-are measured in alternating rounds and the median ratio is printed, because this machine is
-shared and noisy. Also prints how often generation had to retry per family.
+envs run random actions; step timing excludes resets, reset timing uses fresh seeds. Both use
+the same short time limit (``--max-steps``) so that the step timing averages over many layouts
+rather than a couple of long episodes. The two are measured in alternating rounds and the
+median ratio is printed, because this machine is shared and noisy. Also prints how often
+generation had to retry per family.
 
-Run: python benchmarks/env_speed.py [--steps 3000] [--resets 200] [--rounds 5] [--family NAME]
+Run: python benchmarks/env_speed.py [--steps 3000] [--resets 200] [--rounds 5] [--max-steps 64]
+     [--family NAME]
 Targets (issue 2): steps/s ratio >= 0.95, resets/s ratio >= 0.75.
 """
 
@@ -46,8 +49,8 @@ def time_resets(env, n: int, seed: int) -> float:
 
 def measure(spec, args) -> dict:
     base_cls = spec.base_class()
-    ours = babyaipp.make_env(spec, "Test")
-    base = base_cls(**spec.base_kwargs)
+    ours = babyaipp.make_env(spec, "Test", max_steps=args.max_steps)
+    base = base_cls(**{**spec.base_kwargs, "max_steps": args.max_steps})
     step_ratios, reset_ratios, ours_sps, ours_rps = [], [], [], []
     sink = io.StringIO()  # minigrid's base levels print on every rejected layout
     with contextlib.redirect_stdout(sink):
@@ -78,6 +81,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--resets", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--max-steps", type=int, default=64, help="time limit of both envs")
     parser.add_argument("--family", action="append", help="only these families")
     args = parser.parse_args(argv)
     specs = [s for s in babyaipp.FAMILIES.values() if not args.family or s.name in args.family]
