@@ -12,7 +12,11 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES: tuple[str, ...] = ("babyaipp.commands.catalog",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "babyaipp.commands.catalog",
+    "babyaipp.commands.evaluate",
+    "babyaipp.commands.leaderboard",
+)
 
 
 class CommandError(Exception):
