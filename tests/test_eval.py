@@ -124,7 +124,9 @@ def test_each_episode_is_its_seed_whatever_the_sub_env():
     as a plain env reset with that seed: episodes are explicitly seeded, quotas are exact."""
     seeds = list(range(EVAL_SEED_START, EVAL_SEED_START + 7))
     one = run_env(forward_policy(), "GoToRedBall", "Test", seeds, num_envs=1, vectorization="sync")
-    three = run_env(forward_policy(), "GoToRedBall", "Test", seeds, num_envs=3, vectorization="sync")
+    three = run_env(
+        forward_policy(), "GoToRedBall", "Test", seeds, num_envs=3, vectorization="sync"
+    )
     assert one == three
     assert [e["seed"] for e in three] == seeds
     env = gym.make("BabyAIPP-GoToRedBall-Test-v0")
@@ -259,9 +261,16 @@ def test_edited_or_malformed_results_are_refused(tmp_path, mini_results, mini_su
 
 
 def _episode(split="Test", success=False, failure="timeout", held_out=False, length=10):
-    return {"family": "F", "split": split, "seed": 0, "return": 0.5 * success,
-            "length": length, "success": success, "failure": None if success else failure,
-            "held_out": held_out}  # fmt: skip
+    return {
+        "family": "F",
+        "split": split,
+        "seed": 0,
+        "return": 0.5 * success,
+        "length": length,
+        "success": success,
+        "failure": None if success else failure,
+        "held_out": held_out,
+    }
 
 
 def test_env_metrics_by_hand():

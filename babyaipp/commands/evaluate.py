@@ -21,9 +21,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--suite", default="leaderboard-v1", help="built-in suite name or a suite file")
     p.add_argument("--out", default=".", help="output file (one policy) or folder (default: .)")
     p.add_argument("--num-envs", type=int, default=8, help="sub-envs per vector env (default 8)")
-    p.add_argument(
-        "--sampled", action="store_true", help="sample actions instead of greedy play"
-    )
+    p.add_argument("--sampled", action="store_true", help="sample actions instead of greedy play")
     p.add_argument("--vectorization", default="async", choices=("async", "sync"))
     p.add_argument("--episodes", type=int, help="quick look: fewer episodes per env (new suite)")
     p.add_argument("--families", help="quick look: comma-separated families (new suite)")
@@ -32,10 +30,11 @@ def add_parser(subparsers) -> None:
 
 
 def output_name(spec: str) -> str:
-    """A file name for a policy spec: ``random:seed=0`` → ``random-seed=0.json``."""
-    stem = spec.split(":", 1)[-1] if spec.startswith("checkpoint:") else spec
-    stem = Path(stem).stem if spec.startswith("checkpoint:") else stem
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "-", stem).strip("-") + ".json"
+    """A file name for a policy spec: ``random:seed=0`` → ``random-seed=0.json``,
+    ``checkpoint:runs/s0/agent.pt`` → ``runs-s0-agent.json``."""
+    kind, _, argument = spec.partition(":")
+    stem = str(Path(argument).with_suffix("")) if kind in ("checkpoint", "sb3") else spec
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "-", stem).strip("-.") + ".json"
 
 
 def quick_suite(suite, episodes: int | None, families: str | None):
@@ -49,7 +48,9 @@ def quick_suite(suite, episodes: int | None, families: str | None):
         chosen = tuple(f.strip() for f in families.split(",") if f.strip())
         unknown = [f for f in chosen if f not in suite.families]
         if unknown:
-            raise ValueError(f"families {unknown} are not in suite {suite.name}: {list(suite.families)}")
+            raise ValueError(
+                f"families {unknown} are not in suite {suite.name}: {list(suite.families)}"
+            )
     return make_suite(
         f"{suite.name}-quick",
         chosen,
@@ -66,7 +67,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     import time
 
     from babyaipp.cli import CommandError
-    from babyaipp.eval import evaluate, load_suite, policy_from_spec, score_aggregates, write_results
+    from babyaipp.eval import (
+        evaluate,
+        load_suite,
+        policy_from_spec,
+        score_aggregates,
+        write_results,
+    )
 
     if args.num_envs < 1:
         raise ValueError(f"--num-envs {args.num_envs} must be >= 1")
@@ -106,11 +113,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if len(runs) > 1:
         print(f"\nover {len(runs)} runs (IQM over runs x families, 95% stratified bootstrap):")
         for split in suite.splits:
-            scores = [[r["aggregates"]["envs"][f"{f}/{split}"]["success"] for f in suite.families]
-                      for r in runs]  # fmt: skip
+            scores = [
+                [r["aggregates"]["envs"][f"{f}/{split}"]["success"] for f in suite.families]
+                for r in runs
+            ]
             s = score_aggregates(scores)
-            print(f"  {split:8s} IQM {s['iqm']:.3f} [{s['iqm_ci'][0]:.3f}, {s['iqm_ci'][1]:.3f}]"
-                  f"  mean {s['mean']:.3f} [{s['mean_ci'][0]:.3f}, {s['mean_ci'][1]:.3f}]")  # fmt: skip
+            print(
+                f"  {split:8s} IQM {s['iqm']:.3f} [{s['iqm_ci'][0]:.3f}, {s['iqm_ci'][1]:.3f}]"
+                f"  mean {s['mean']:.3f} [{s['mean_ci'][0]:.3f}, {s['mean_ci'][1]:.3f}]"
+            )
     return 0
 
 
@@ -121,7 +132,8 @@ def format_run(results: dict, path: Path) -> str:
     lines.append(f"  {'env':28s} {'success':>7s} {'return':>7s} {'length':>7s} {'trap':>6s}")
     for key, m in agg["envs"].items():
         lines.append(
-            f"  {key:28s} {m['success']:7.3f} {m['return']:7.3f} {m['length']:7.1f} {m['trap']:6.3f}"
+            f"  {key:28s} {m['success']:7.3f} {m['return']:7.3f} {m['length']:7.1f} "
+            f"{m['trap']:6.3f}"
         )
     for family, f in agg["families"].items():
         if f["gap"] is not None:

@@ -7,7 +7,9 @@ import argparse
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("leaderboard", help="add, render, verify and compare entries")
-    p.add_argument("--root", default="leaderboard", help="leaderboard folder (default: leaderboard)")
+    p.add_argument(
+        "--root", default="leaderboard", help="leaderboard folder (default: leaderboard)"
+    )
     p.add_argument("--suite", default="leaderboard-v1", help="the board's suite (name or file)")
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -17,6 +19,7 @@ def add_parser(subparsers) -> None:
     q = sub.add_parser("verify", help="re-play an entry's runs; fail if any number differs")
     q.add_argument("entries", nargs="*", metavar="ENTRY", help="entry names (default: all)")
     q.add_argument("--quick", action="store_true", help="only check files, do not re-play")
+    q.add_argument("--vectorization", default="async", choices=("async", "sync"))
     q.add_argument("--no-progress", action="store_true")
     q.set_defaults(func=run_verify)
 
@@ -67,7 +70,13 @@ def run_verify(args: argparse.Namespace) -> int:
         if not path.is_dir():
             raise CommandError(f"no entry {name!r} under {folder}")
         try:
-            entry = verify_entry(path, suite, rerun=not args.quick, progress=not args.no_progress)
+            entry = verify_entry(
+                path,
+                suite,
+                rerun=not args.quick,
+                vectorization=args.vectorization,
+                progress=not args.no_progress,
+            )
         except ImportError as error:
             raise CommandError(str(error)) from None
         how = "files checked" if args.quick else "every run re-played and identical"
@@ -89,8 +98,10 @@ def run_add(args: argparse.Namespace) -> int:
         notes=args.notes,
         overwrite=args.overwrite,
     )
-    print(f"added {entry.path} ({entry.category}, {len(entry.runs)} runs); now run "
-          "`babyaipp leaderboard render`")  # fmt: skip
+    print(
+        f"added {entry.path} ({entry.category}, {len(entry.runs)} runs); now run "
+        "`babyaipp leaderboard render`"
+    )
     return 0
 
 
@@ -104,6 +115,8 @@ def run_compare(args: argparse.Namespace) -> int:
     a, b = (load_entry(entries_dir(args.root) / n, suite) for n in (args.a, args.b))
     result = probability_of_improvement(a.scores(args.split), b.scores(args.split))
     low, high = result["ci"]
-    print(f"P({a.name} > {b.name}) on {args.split} = {result['probability']:.3f} "
-          f"[{low:.3f}, {high:.3f}] ({len(a.runs)} vs {len(b.runs)} runs)")  # fmt: skip
+    print(
+        f"P({a.name} > {b.name}) on {args.split} = {result['probability']:.3f} "
+        f"[{low:.3f}, {high:.3f}] ({len(a.runs)} vs {len(b.runs)} runs)"
+    )
     return 0

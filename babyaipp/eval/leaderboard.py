@@ -36,8 +36,14 @@ from babyaipp.eval.suites import Suite
 HEADLINE_SPLIT = "HeldOut"
 CATEGORIES = ("text-using", "text-blind", "privileged")
 METADATA_FILE = "metadata.json"
-METADATA_KEYS = {"name": str, "model": str, "frames": (int, type(None)), "uses_text": bool,
-                 "privileged": bool, "notes": str}  # fmt: skip
+METADATA_KEYS = {
+    "name": str,
+    "model": str,
+    "frames": (int, type(None)),
+    "uses_text": bool,
+    "privileged": bool,
+    "notes": str,
+}
 
 
 class LeaderboardError(ValueError):
@@ -87,7 +93,8 @@ def check_metadata(data: Any, source: str) -> dict[str, Any]:
     unknown = sorted(set(data) - set(METADATA_KEYS))
     if missing or unknown:
         raise LeaderboardError(
-            f"{source}: missing keys {missing}, unknown keys {unknown}; valid: {sorted(METADATA_KEYS)}"
+            f"{source}: missing keys {missing}, unknown keys {unknown}; "
+            f"valid: {sorted(METADATA_KEYS)}"
         )
     for key, kind in METADATA_KEYS.items():
         value = data[key]
@@ -131,8 +138,10 @@ def _check_consistency(entry: Entry) -> None:
             )
         if policy["privileged"] and not entry.metadata["privileged"]:
             raise LeaderboardError(f"{where}: the policy is privileged; the entry must say so")
-        for value, seen, what in ((policy["spec"], specs, "policy spec"),
-                                  (policy["checkpoint_sha256"], checkpoints, "checkpoint")):  # fmt: skip
+        for value, seen, what in (
+            (policy["spec"], specs, "policy spec"),
+            (policy["checkpoint_sha256"], checkpoints, "checkpoint"),
+        ):
             if value is not None and value in seen:
                 raise LeaderboardError(
                     f"{where}: two runs share the {what} {value!r}; runs are training seeds"
@@ -142,6 +151,11 @@ def _check_consistency(entry: Entry) -> None:
 
 def load_entries(root: str | Path, suite: Suite) -> list[Entry]:
     """Every entry under ``root/entries``, validated; sorted by name."""
+    missing = [s for s in ("Train", HEADLINE_SPLIT) if s not in suite.splits]
+    if missing:
+        raise LeaderboardError(
+            f"a board's suite needs the splits {missing}; {suite.ref()} lacks them"
+        )
     folder = entries_dir(root)
     if not folder.is_dir():
         return []
@@ -180,8 +194,18 @@ def render_markdown(entries: list[Entry], suite: Suite, image: str | None = None
     by_category = {c: [] for c in CATEGORIES}
     for entry, summary in ranked(entries):
         by_category[entry.category].append((entry, summary))
-    headers = ["#", "Entry", "Model", "Frames", "Runs", f"{HEADLINE_SPLIT} IQM [95% CI]",
-               "Train IQM", "Test IQM", "Gap", *suite.families]  # fmt: skip
+    headers = [
+        "#",
+        "Entry",
+        "Model",
+        "Frames",
+        "Runs",
+        f"{HEADLINE_SPLIT} IQM [95% CI]",
+        "Train IQM",
+        "Test IQM",
+        "Gap",
+        *suite.families,
+    ]
     for category in CATEGORIES:
         lines += [f"## {category.capitalize()}", ""]
         rows = by_category[category]
@@ -201,9 +225,9 @@ def render_markdown(entries: list[Entry], suite: Suite, image: str | None = None
                 "—" if frames is None else f"{frames:,}",
                 str(summary["runs"]),
                 _ci(summary, "iqm"),
-                _optional(entry, "Train", suite),
-                _optional(entry, "Test", suite),
-                f"{gap:+.3f}" if "Train" in suite.splits else "—",
+                f"{entry.summary('Train')['iqm']:.3f}",
+                f"{entry.summary('Test')['iqm']:.3f}" if "Test" in suite.splits else "—",
+                f"{gap:+.3f}",
                 *(f"{v:.3f}" for v in held),
             ]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
@@ -213,15 +237,11 @@ def render_markdown(entries: list[Entry], suite: Suite, image: str | None = None
     return "\n".join(lines)
 
 
-def _optional(entry: Entry, split: str, suite: Suite) -> str:
-    return f"{entry.summary(split)['iqm']:.3f}" if split in suite.splits else "—"
-
-
 def render_plot(entries: list[Entry], path: str | Path) -> Path:
     """PNG: per entry, HeldOut IQM against Train IQM with their 95% intervals."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 5.6), dpi=100)
+    fig = Figure(figsize=(6.4, 5.6), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="0.7", linestyle="--", linewidth=1, label="no gap")
     colors = dict(zip(CATEGORIES, ("tab:blue", "tab:orange", "tab:green"), strict=True))
@@ -232,10 +252,23 @@ def render_plot(entries: list[Entry], path: str | Path) -> Path:
         yerr = [[held["iqm"] - held["iqm_ci"][0]], [held["iqm_ci"][1] - held["iqm"]]]
         label = None if entry.category in shown else entry.category
         shown.add(entry.category)
-        ax.errorbar(train["iqm"], held["iqm"], xerr=xerr, yerr=yerr, fmt="o", capsize=3,
-                    color=colors[entry.category], label=label)  # fmt: skip
-        ax.annotate(entry.name, (train["iqm"], held["iqm"]), textcoords="offset points",
-                    xytext=(5, 5), fontsize=8)  # fmt: skip
+        ax.errorbar(
+            train["iqm"],
+            held["iqm"],
+            xerr=xerr,
+            yerr=yerr,
+            fmt="o",
+            capsize=3,
+            color=colors[entry.category],
+            label=label,
+        )
+        ax.annotate(
+            entry.name,
+            (train["iqm"], held["iqm"]),
+            textcoords="offset points",
+            xytext=(5, 5),
+            fontsize=8,
+        )
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("Train success (IQM, 95% CI)")
@@ -261,9 +294,17 @@ def render(root: str | Path, suite: Suite) -> tuple[Path, Path]:
 
 
 def verify_entry(
-    path: str | Path, suite: Suite, *, rerun: bool = True, progress: bool = False
+    path: str | Path,
+    suite: Suite,
+    *,
+    rerun: bool = True,
+    vectorization: str = "async",
+    progress: bool = False,
 ) -> Entry:
     """Check an entry; with ``rerun``, re-play every run from its policy spec.
+
+    Runs are re-played with the ``num_envs`` and ``greedy`` they record (``vectorization``
+    does not change results, only speed).
 
     Raises LeaderboardError naming the run and the first differences if any episode,
     aggregate or policy hash differs from the submitted file.
@@ -280,8 +321,14 @@ def verify_entry(
             raise LeaderboardError(f"{where}: no policy spec, so the run cannot be re-played")
         policy = policy_from_spec(spec, base_dir=entry.path)
         run = results["run"]
-        again = evaluate(policy, suite, num_envs=run["num_envs"], greedy=run["greedy"],
-                         progress=progress)  # fmt: skip
+        again = evaluate(
+            policy,
+            suite,
+            num_envs=run["num_envs"],
+            greedy=run["greedy"],
+            vectorization=vectorization,
+            progress=progress,
+        )
         differences = diff(
             {k: results[k] for k in ("policy", "aggregates", "episodes")},
             {k: again[k] for k in ("policy", "aggregates", "episodes")},
@@ -317,7 +364,9 @@ def add_entry(
     loaded = {}
     for path in map(Path, results_paths):
         if path.name in loaded or path.name == METADATA_FILE or path.suffix != ".json":
-            raise LeaderboardError(f"{path}: two runs named {path.name!r} (or a reserved name or not .json)")
+            raise LeaderboardError(
+                f"{path}: two runs named {path.name!r} (or a reserved name or not .json)"
+            )
         loaded[path.name] = (path.read_bytes(), load_results(path, suite=suite))
     if not loaded:
         raise LeaderboardError("an entry needs at least one results file")

@@ -172,7 +172,9 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or x.size == 0 or y.size == 0:
-        raise ValueError(f"x {x.shape} and y {y.shape} must be (runs, families) with equal families")
+        raise ValueError(
+            f"x {x.shape} and y {y.shape} must be (runs, families) with equal families"
+        )
     # scipy resamples only samples of >= 2 values; [a, a] resamples exactly like [a] here.
     x, y = (np.repeat(m, 2, axis=0) if len(m) == 1 else m for m in (x, y))
     samples = [s for f in range(x.shape[1]) for s in (x[:, f], y[:, f])]

@@ -10,7 +10,9 @@ A *policy spec* is a string that rebuilds a policy, so that a results file can b
 
 - ``random:seed=0`` — :class:`RandomPolicy` with that seed;
 - ``checkpoint:path/to/agent.pt`` — :func:`load_checkpoint_policy` (a relative path is looked
-  up next to the results file first, then in the working directory).
+  up next to the results file first, then in the working directory);
+- ``sb3:PPO:path/to/model.zip`` — a stable-baselines3 model (``stable_baselines3.PPO.load``)
+  behind :class:`SB3Policy`.
 
 Other code adds kinds with :func:`register_policy_kind` (e.g. the oracle), given either a
 factory or a lazy ``"module:function"`` import path.
@@ -19,7 +21,7 @@ factory or a lazy ``"module:function"`` import path.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -175,27 +177,61 @@ def _random_factory(argument: str, base_dir: Path) -> Policy:
     options = parse_options(argument, f"random:{argument}")
     unknown = sorted(set(options) - {"seed"})
     if unknown:
-        raise ValueError(f"policy spec random:{argument}: unknown options {unknown}; valid: ['seed']")
+        raise ValueError(
+            f"policy spec random:{argument}: unknown options {unknown}; valid: ['seed']"
+        )
     seed = options.get("seed", "0")
     if not seed.isdigit():
         raise ValueError(f"policy spec random:{argument}: seed {seed!r} must be an integer >= 0")
     return RandomPolicy(int(seed))
 
 
+def _resolve(path: str, base_dir: Path) -> Path:
+    """``path`` next to ``base_dir`` if it is relative and there, else as given."""
+    candidate = Path(path)
+    if not candidate.is_absolute() and (base_dir / candidate).is_file():
+        return base_dir / candidate
+    return candidate
+
+
 def _checkpoint_factory(argument: str, base_dir: Path) -> Policy:
     if not argument:
         raise ValueError("policy spec 'checkpoint:' needs a path, e.g. checkpoint:runs/a/agent.pt")
-    path = Path(argument)
-    if not path.is_absolute() and (base_dir / path).is_file():
-        path = base_dir / path
-    policy = load_checkpoint_policy(path)
+    policy = load_checkpoint_policy(_resolve(argument, base_dir))
     policy.spec = f"checkpoint:{argument}"  # as given, so the spec stays relative
+    return policy
+
+
+def _sb3_factory(argument: str, base_dir: Path) -> Policy:
+    algorithm, _, file = argument.partition(":")
+    if not algorithm or not file:
+        raise ValueError(
+            f"policy spec sb3:{argument} must be sb3:<Algorithm>:<path>, e.g. sb3:PPO:ppo.zip"
+        )
+    path = _resolve(file, base_dir)
+    if not path.is_file():
+        raise FileNotFoundError(f"stable-baselines3 model {file!r} not found")
+    try:
+        import stable_baselines3
+    except ImportError:
+        raise ImportError(
+            f"policy spec sb3:{argument} needs stable-baselines3: pip install 'babyaipp[agents]'"
+        ) from None
+    cls = getattr(stable_baselines3, algorithm, None)
+    if not callable(getattr(cls, "load", None)):
+        raise ValueError(
+            f"policy spec sb3:{argument}: stable_baselines3 has no algorithm {algorithm!r}"
+        )
+    policy = SB3Policy(cls.load(path, device="cpu"), name=f"sb3-{algorithm}")
+    policy.checkpoint_sha256 = file_sha256(path)
+    policy.spec = f"sb3:{argument}"
     return policy
 
 
 _KINDS: dict[str, PolicyFactory | str] = {
     "random": _random_factory,
     "checkpoint": _checkpoint_factory,
+    "sb3": _sb3_factory,
 }
 
 
@@ -225,7 +261,9 @@ def policy_from_spec(spec: str, base_dir: str | Path = ".") -> Policy:
         try:
             factory = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as error:
-            raise ImportError(f"policy kind {kind!r}: cannot import {_KINDS[kind]!r} ({error})") from None
+            raise ImportError(
+                f"policy kind {kind!r}: cannot import {_KINDS[kind]!r} ({error})"
+            ) from None
     policy = factory(argument, Path(base_dir))
     if not getattr(policy, "spec", None):
         policy.spec = spec
@@ -254,4 +292,3 @@ def policy_record(policy: Policy) -> dict[str, Any]:
         "checkpoint_sha256": getattr(policy, "checkpoint_sha256", None),
         "vocab_hash": getattr(policy, "vocab_hash", None),
     }
-

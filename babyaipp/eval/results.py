@@ -104,13 +104,19 @@ def diff(a: Any, b: Any, where: str = "") -> list[str]:
         for key in list(a) + [k for k in b if k not in a]:
             sub = f"{where}.{key}" if where else str(key)
             if key not in a or key not in b:
-                out.append(f"{sub}: {'missing' if key not in a else a[key]!r} != "
-                           f"{'missing' if key not in b else b[key]!r}")
+                out.append(
+                    f"{sub}: {'missing' if key not in a else a[key]!r} != "
+                    f"{'missing' if key not in b else b[key]!r}"
+                )
             else:
                 out += diff(a[key], b[key], sub)
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in diff(x, y, f"{where}[{i}]")]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in diff(x, y, f"{where}[{i}]")
+        ]
     if type(a) is not type(b) or a != b:
         return [f"{where}: {a!r} != {b!r}"]
     return []

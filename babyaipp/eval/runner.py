@@ -55,7 +55,9 @@ def run_env(
     unwrapped sub-envs as ``envs``.
     """
     if vectorization not in VECTORIZATION_MODES:
-        raise ValueError(f"unknown vectorization {vectorization!r}; valid: {list(VECTORIZATION_MODES)}")
+        raise ValueError(
+            f"unknown vectorization {vectorization!r}; valid: {list(VECTORIZATION_MODES)}"
+        )
     if not seeds:
         return []
     blocks = [b for b in assign_seeds(seeds, min(num_envs, len(seeds))) if b]

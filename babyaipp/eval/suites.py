@@ -138,7 +138,9 @@ def suite_from_dict(data: Any, source: str = "<dict>") -> Suite:
             f"hashes to {expected!r}; the suite was edited (suites are frozen: make a new "
             "version instead)"
         )
-    name, version, episodes, seed_start = (data[k] for k in ("name", "version", "episodes", "seed_start"))
+    name, version, episodes, seed_start = (
+        data[k] for k in ("name", "version", "episodes", "seed_start")
+    )
     if not isinstance(name, str) or not name:
         raise fail(f"name {name!r} must be a non-empty string")
     for key, value in (("version", version), ("episodes", episodes), ("seed_start", seed_start)):
