@@ -1,8 +1,10 @@
 """Evaluation throughput: the suite runner against a plain one-env loop, in the same run.
 
 The reference plays the same seeds with a seeded random policy in one ``gym.make`` env (no
-vector env, no bookkeeping). Each runner configuration prints episodes/s and its ratio to the
-reference, so the numbers mean something on a shared machine.
+vector env, no bookkeeping). Configurations are interleaved env by env, so a shared machine's
+load hits them alike. Each prints episodes/s, env steps/s and its steps/s ratio to the
+reference (steps are the unit of work: random episodes differ in length between runs, and a
+sub-env that has met its quota replays uncounted filler episodes until the others finish).
 
 Run: python benchmarks/eval_speed.py [--suite leaderboard-v1] [--episodes 16] [--configs ...]
 """
@@ -19,19 +21,20 @@ import babyaipp
 from babyaipp.eval import RandomPolicy, load_suite, make_suite, run_env
 
 
-def reference(family: str, split: str, seeds: list[int]) -> float:
-    """Seconds for a plain one-env loop over ``seeds`` with a seeded random policy."""
+def reference(family: str, split: str, seeds: list[int]) -> int:
+    """Steps of a plain one-env loop over ``seeds`` with a seeded random policy."""
     rng = np.random.default_rng(0)
+    steps = 0
     env = babyaipp.TokenizeText(gym.make(babyaipp.get_family(family).env_id(split)))
-    start = time.perf_counter()
     for seed in seeds:
         env.reset(seed=seed)
         done = False
         while not done:
             _, _, terminated, truncated, _ = env.step(int(rng.integers(7)))
             done = terminated or truncated
+            steps += 1
     env.close()
-    return time.perf_counter() - start
+    return steps
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -45,27 +48,36 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     full = load_suite(args.suite)
     suite = make_suite(f"{full.name}-bench", full.families, full.splits, episodes=args.episodes)
     seconds = dict.fromkeys(["reference", *args.configs], 0.0)
-    # Interleaved env by env, so that a shared machine's load hits every configuration alike.
+    steps = dict.fromkeys(seconds, 0)
     for family, split in suite.envs:
-        seconds["reference"] += reference(family, split, suite.seeds())
-        for config in args.configs:
-            mode, _, num_envs = config.partition(":")
+        for config in seconds:
             start = time.perf_counter()
-            run_env(
-                RandomPolicy(0),
-                family,
-                split,
-                suite.seeds(),
-                num_envs=int(num_envs),
-                vectorization=mode,
-            )
+            if config == "reference":
+                steps[config] += reference(family, split, suite.seeds())
+            else:
+                mode, _, num_envs = config.partition(":")
+                episodes = run_env(
+                    RandomPolicy(0),
+                    family,
+                    split,
+                    suite.seeds(),
+                    num_envs=int(num_envs),
+                    vectorization=mode,
+                )
+                steps[config] += sum(e["length"] for e in episodes)
             seconds[config] += time.perf_counter() - start
     n = suite.total_episodes
     print(f"{suite.name}: {len(suite.envs)} envs x {suite.episodes} episodes = {n} episodes")
+    ref_rate = steps["reference"] / seconds["reference"]
+    rates = {}
     for config, s in seconds.items():
+        rates[config] = steps[config] / s
         name = "reference (one env, plain loop)" if config == "reference" else f"runner {config}"
-        print(f"{name:34s} {n / s:7.2f} episodes/s  {seconds['reference'] / s:.2f}x")
-    return {config: n / s for config, s in seconds.items()}
+        print(
+            f"{name:34s} {n / s:7.2f} episodes/s {rates[config]:8.0f} steps/s  "
+            f"{rates[config] / ref_rate:.2f}x"
+        )
+    return rates
 
 
 if __name__ == "__main__":

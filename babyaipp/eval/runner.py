@@ -27,8 +27,23 @@ from babyaipp.policy import Policy
 
 VECTORIZATION_MODES = ("async", "sync")
 
+INFO_KEYS = ("success", "failure", "held_out")
+
 Episode = dict[str, Any]
 """One episode: family, split, seed, return, length, success, failure, held_out."""
+
+
+class _EpisodeInfo(gym.Wrapper):
+    """Keeps only the info keys the runner reads: the vector env batches every key of every
+    step, and ``floor_properties`` (a dict) is the costly one."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return obs, {k: info[k] for k in INFO_KEYS}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, {k: info[k] for k in INFO_KEYS}
 
 
 def assign_seeds(seeds: list[int], num_envs: int) -> list[list[int]]:
@@ -68,7 +83,7 @@ def run_env(
         env_id,
         n,
         vectorization_mode=mode,
-        wrappers=[babyaipp.TokenizeText],
+        wrappers=[babyaipp.TokenizeText, _EpisodeInfo],
         vector_kwargs={"autoreset_mode": AutoresetMode.DISABLED},
     )
     try:
