@@ -26,6 +26,7 @@ from babyaipp.eval import (
     make_suite,
     probability_of_improvement,
     run_env,
+    run_suite,
     score_aggregates,
     write_results,
     write_suite,
@@ -337,3 +338,10 @@ def test_probability_of_improvement():
 def test_importing_eval_does_not_import_torch():
     code = "import sys, babyaipp.eval, babyaipp.eval.leaderboard; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_progress_bar_shows_episodes_and_success(capsys):
+    suite = make_suite("tiny", ["GoToRedBall"], ["Train"], episodes=10)
+    run_suite(forward_policy(), suite, num_envs=2, vectorization="sync", progress=True)
+    err = capsys.readouterr().err
+    assert "10/10" in err and "success=" in err

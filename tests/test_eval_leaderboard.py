@@ -132,6 +132,8 @@ def test_entry_checks(board, suite, run_files):
     with pytest.raises(LeaderboardError, match="two runs share the policy spec 'random:seed=0'"):
         add_entry(board, "twice", [run_files[0], copy], suite, model="x", frames=0)
     assert not (board / "entries" / "twice").exists()  # nothing half-written
+    with pytest.raises(LeaderboardError, match="1 run.*needs at least 2"):
+        add_entry(board, "single", run_files[:1], suite, model="x", frames=0)
     other = make_suite("other", ["GoToRedBall"], ["Train", "HeldOut"], episodes=8)
     with pytest.raises(ValueError, match="results are for suite mini v1.*expected other v1"):
         add_entry(board, "elsewhere", run_files, other, model="x", frames=0)

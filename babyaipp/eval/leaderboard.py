@@ -11,7 +11,8 @@ Layout (``leaderboard/`` at the repository root)::
 (training frames, an integer, or null for none/unknown), ``uses_text`` and ``privileged``
 (true/false; they pick the category: privileged, else text-using or text-blind) and ``notes``.
 ``uses_text`` must match what the runs' policies say; an entry whose policy is privileged must
-say so. Every run must be on the board's suite.
+say so. Every run must be on the board's suite; an entry has at least :data:`MIN_RUNS` runs
+with distinct policy specs (and checkpoints).
 
 The score is HeldOut success: IQM over runs × families, with a 95% stratified bootstrap
 interval (:func:`babyaipp.eval.metrics.score_aggregates`). :func:`verify_entry` re-plays every
@@ -35,6 +36,7 @@ from babyaipp.eval.suites import Suite
 
 HEADLINE_SPLIT = "HeldOut"
 CATEGORIES = ("text-using", "text-blind", "privileged")
+MIN_RUNS = 2  # one run gives no interval across training seeds
 METADATA_FILE = "metadata.json"
 METADATA_KEYS = {
     "name": str,
@@ -127,6 +129,11 @@ def load_entry(path: str | Path, suite: Suite) -> Entry:
 
 
 def _check_consistency(entry: Entry) -> None:
+    if len(entry.runs) < MIN_RUNS:
+        raise LeaderboardError(
+            f"{entry.path}: {len(entry.runs)} run(s); an entry needs at least {MIN_RUNS} "
+            "(one results file per training seed)"
+        )
     specs, checkpoints = set(), set()
     for name, results in entry.runs.items():
         policy = results["policy"]
@@ -164,8 +171,7 @@ def load_entries(root: str | Path, suite: Suite) -> list[Entry]:
 
 def _ci(summary: dict[str, Any], key: str) -> str:
     value, (low, high) = summary[key], summary[f"{key}_ci"]
-    interval = f" [{low:.3f}, {high:.3f}]" if summary["runs"] > 1 else " (1 run)"
-    return f"{value:.3f}{interval}"
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def ranked(entries: list[Entry]) -> list[tuple[Entry, dict[str, Any]]]:
@@ -368,8 +374,6 @@ def add_entry(
                 f"{path}: two runs named {path.name!r} (or a reserved name or not .json)"
             )
         loaded[path.name] = (path.read_bytes(), load_results(path, suite=suite))
-    if not loaded:
-        raise LeaderboardError("an entry needs at least one results file")
     uses_text = {r["policy"]["uses_text"] for _, r in loaded.values()}
     if len(uses_text) != 1:
         raise LeaderboardError(f"entry {name}: some runs use text and some do not")
