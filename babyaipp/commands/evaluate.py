@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
         description=(
             "Play every episode of a suite with each policy (one per training seed) and write "
             "one results JSON per policy. Policies are specs: random:seed=0, "
-            "checkpoint:path/to/agent.pt, or a kind registered by other code."
+            "checkpoint:path/to/agent.pt, sb3:PPO:model.zip, or a kind registered by other code."
         ),
     )
     p.add_argument("policies", nargs="+", metavar="POLICY", help="policy spec(s)")
