@@ -16,6 +16,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "babyaipp.commands.catalog",
     "babyaipp.commands.play",
     "babyaipp.engine.cli",
+    "babyaipp.commands.evaluate",
+    "babyaipp.commands.leaderboard",
 )
 
 
