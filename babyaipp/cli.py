@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES: tuple[str, ...] = ("babyaipp.commands.catalog",)
+COMMAND_MODULES: tuple[str, ...] = ("babyaipp.commands.catalog", "babyaipp.commands.train")
 
 
 class CommandError(Exception):
