@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "babyaipp.engine.cli",
     "babyaipp.commands.evaluate",
     "babyaipp.commands.leaderboard",
+    "babyaipp.commands.train",
 )
 
 
