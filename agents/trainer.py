@@ -219,7 +219,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             for key in obs:
                 obs[key][step] = next_obs[key]
             starts[step], valid[step], states[step] = next_start, next_valid, state
-            with torch.no_grad(), amp:
+            with torch.inference_mode(), amp:
                 action, logprob, _, value, state = agent.get_action_and_value(
                     next_obs, state, next_start
                 )
@@ -245,7 +245,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             next_obs = obs_to_tensors(next_obs_np, device)
 
         # bootstrap value and GAE
-        with torch.no_grad(), amp:
+        with torch.inference_mode(), amp:
             _, next_value, _ = agent.step(next_obs, state, next_start)
         advantages, returns = compute_gae(
             rewards, values, terminated, truncated, next_value.float(), cfg.gamma, cfg.gae_lambda
