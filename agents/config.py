@@ -233,6 +233,8 @@ def config_from_args(
 
 def parse_config(argv: list[str] | None = None) -> tuple[TrainConfig, dict[str, Any]]:
     """Parse a command line into a config (see :func:`config_from_args`)."""
-    parser = argparse.ArgumentParser(description=TrainConfig.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m babyaipp.agents.train", description=TrainConfig.__doc__
+    )
     add_config_arguments(parser)
     return config_from_args(parser.parse_args(argv))

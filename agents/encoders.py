@@ -64,7 +64,9 @@ class TextEncoder(nn.Module):
     The vector is the GRU output at the last non-pad token, so trailing padding never changes
     it (the GRU is causal); an all-pad sequence gives the zero vector. Identical rows are
     encoded once (in a batch of rollouts most missions and sentences repeat), which is exact
-    and saves most of the GRU's time.
+    and saves most of the GRU's time. Without autograd (rollouts, evaluation) the vectors are
+    also cached across calls until a parameter changes: a text stays the same for a whole
+    episode.
     """
 
     def __init__(self, vocab_size: int, dim: int):
@@ -72,6 +74,8 @@ class TextEncoder(nn.Module):
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=PAD)
         self.gru = nn.GRU(dim, dim, batch_first=True)
         self.dim = dim
+        self._cache: dict[bytes, torch.Tensor] = {}
+        self._cache_key: tuple = ()
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         tokens = tokens.long()
@@ -81,13 +85,31 @@ class TextEncoder(nn.Module):
         if longest == 0:
             return out
         unique, inverse = torch.unique(tokens[:, :longest], dim=0, return_inverse=True)
-        unique_lengths = (unique != PAD).sum(dim=1)
+        if torch.is_grad_enabled():
+            return self._encode(unique)[inverse]
+        return self._encode_cached(unique)[inverse]
+
+    def _encode(self, unique: torch.Tensor) -> torch.Tensor:
+        lengths = (unique != PAD).sum(dim=1)
         hidden, _ = self.gru(self.embedding(unique))
-        last = hidden[
-            torch.arange(len(unique), device=tokens.device), (unique_lengths - 1).clamp(min=0)
-        ]
-        last = last * (unique_lengths > 0).unsqueeze(1).to(last.dtype)
-        return last[inverse]
+        last = hidden[torch.arange(len(unique), device=unique.device), (lengths - 1).clamp(min=0)]
+        return last * (lengths > 0).unsqueeze(1).to(last.dtype)
+
+    def _encode_cached(self, unique: torch.Tensor) -> torch.Tensor:
+        # Parameters change in place (optimizer steps, load_state_dict), which bumps their
+        # version counters; a move to another device changes their storage.
+        key = (
+            tuple((p.data_ptr(), p._version) for p in self.parameters()),
+            torch.is_autocast_enabled(unique.device.type),
+        )
+        if key != self._cache_key or len(self._cache) > 100_000:
+            self._cache, self._cache_key = {}, key
+        rows = [row.tobytes() for row in unique.cpu().numpy()]
+        missing = [i for i, row in enumerate(rows) if row not in self._cache]
+        if missing:
+            for i, vector in zip(missing, self._encode(unique[missing]), strict=True):
+                self._cache[rows[i]] = vector
+        return torch.stack([self._cache[row] for row in rows])
 
     def sentences(self, description: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Rows ``(N, K, W)`` → sentence vectors ``(N, K, dim)``, mask ``(N, K)`` (True: text)."""

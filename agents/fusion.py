@@ -200,9 +200,9 @@ class CrossAttention(Fusion):
                 if name in WORD_TO_ID and WORD_TO_ID[name] < len(self.text.embedding.weight):
                     self.grid.color.weight[index] = self.text.embedding.weight[WORD_TO_ID[name]]
 
-    def _attend(self, obs: Obs) -> tuple[torch.Tensor, torch.Tensor]:
-        """Weights (N, HW, K·W + 1; the last is null) and values (N, K·W + 1, D)."""
-        _, sentences, _ = self.encode_text(obs)
+    def _attend(self, obs: Obs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Weights (N, HW, K·W + 1; the last is null), values (N, K·W + 1, D), instruction."""
+        instruction, sentences, _ = self.encode_text(obs)
         description = obs["description"].long()
         n, _, words = description.shape
         image = obs["image"].long()
@@ -214,17 +214,17 @@ class CrossAttention(Fusion):
         logits = self.query(cells) @ keys.transpose(1, 2) / math.sqrt(self.dim)
         valid = torch.cat([description.flatten(1) != PAD, description.new_ones(n, 1).bool()], dim=1)
         logits = logits.masked_fill(~valid.unsqueeze(1), torch.finfo(logits.dtype).min)
-        return torch.softmax(logits, dim=2), values
+        return torch.softmax(logits, dim=2), values, instruction
 
     def forward(self, obs: Obs) -> torch.Tensor:
-        weights, values = self._attend(obs)
+        weights, values, instruction = self._attend(obs)
         text = (weights @ values).view(*obs["image"].shape[:3], self.dim)  # (N, H, W, D)
         x = self.grid(obs["image"], obs["direction"], extra=text)
-        x = self.film(x, self.text(obs["mission"]))
+        x = self.film(x, instruction)
         return self.flatten(x)
 
     def attention(self, obs: Obs) -> torch.Tensor:
-        weights, _ = self._attend(obs)
+        weights, _, _ = self._attend(obs)
         n, cells, _ = weights.shape
         sentences = obs["description"].shape[1]
         per_sentence = weights[..., :-1].reshape(n, cells, sentences, -1).sum(dim=3)

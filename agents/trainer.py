@@ -85,7 +85,7 @@ def env_seed(seed: int, iteration: int) -> int:
 class RunLogger:
     """TensorBoard scalars and a CSV row per iteration, in the run directory."""
 
-    def __init__(self, run_dir: Path, resume_iteration: int):
+    def __init__(self, run_dir: Path, resume_iteration: int, resume_frames: int):
         from torch.utils.tensorboard import SummaryWriter
 
         self.csv_path = run_dir / "progress.csv"
@@ -97,8 +97,9 @@ class RunLogger:
         self.csv = csv.DictWriter(self.file, CSV_FIELDS)
         self.csv.writeheader()
         self.csv.writerows(rows)
+        # the x axis is frames: drop events logged after the checkpoint
         self.writer = SummaryWriter(
-            str(run_dir), purge_step=resume_iteration + 1 if resume_iteration else None
+            str(run_dir), purge_step=resume_frames + 1 if resume_iteration else None
         )
 
     def log(self, row: dict[str, Any]) -> None:
@@ -149,8 +150,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         optimizer.load_state_dict(checkpoint["optimizer_state"])
         start_iteration, global_step = checkpoint["iteration"], checkpoint["global_step"]
         torch.set_rng_state(checkpoint["rng"]["torch"].cpu())
+        if device.type == "cuda" and "cuda" in checkpoint["rng"]:
+            torch.cuda.set_rng_state(checkpoint["rng"]["cuda"].cpu(), device)
     (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-    logger = RunLogger(run_dir, start_iteration)
+    logger = RunLogger(run_dir, start_iteration, global_step)
 
     # ALGO Logic: storage setup, indexed [step, env]
     T, N, R = cfg.num_steps, cfg.num_envs, cfg.recurrence
@@ -180,9 +183,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     next_valid = torch.ones(N, dtype=torch.bool, device=device)
     state = agent.initial_state(N, device)
     episode_return, episode_length = np.zeros(N), np.zeros(N, dtype=int)
-    recent: deque[tuple[float, float, float, float]] = deque(
-        maxlen=100
-    )  # return, success, trap, length
+    # the last 100 episodes: (return, success, trap, length)
+    recent: deque[tuple[float, float, float, float]] = deque(maxlen=100)
     summary: dict[str, Any] = {
         "run_dir": str(run_dir),
         "checkpoint": str(run_dir / CHECKPOINT_NAME),
@@ -201,7 +203,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 "global_step": global_step,
                 "model_state": agent.state_dict(),
                 "optimizer_state": optimizer.state_dict(),
-                "rng": {"torch": torch.get_rng_state()},
+                "rng": {
+                    "torch": torch.get_rng_state(),
+                    **({"cuda": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
+                },
             },
         )
 
@@ -219,7 +224,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             for key in obs:
                 obs[key][step] = next_obs[key]
             starts[step], valid[step], states[step] = next_start, next_valid, state
-            with torch.no_grad(), amp:
+            with torch.inference_mode(), amp:
                 action, logprob, _, value, state = agent.get_action_and_value(
                     next_obs, state, next_start
                 )
@@ -245,7 +250,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             next_obs = obs_to_tensors(next_obs_np, device)
 
         # bootstrap value and GAE
-        with torch.no_grad(), amp:
+        with torch.inference_mode(), amp:
             _, next_value, _ = agent.step(next_obs, state, next_start)
         advantages, returns = compute_gae(
             rewards, values, terminated, truncated, next_value.float(), cfg.gamma, cfg.gae_lambda

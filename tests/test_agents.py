@@ -409,3 +409,22 @@ def test_config_errors():
         parse_config(["--preset", "huge"])
     with pytest.raises(SystemExit):
         parse_config(["--env-kwargs", "[1, 2]"])
+
+
+def test_text_cache_matches_autograd_and_follows_parameter_updates(batch):
+    obs, spaces = batch
+    agent = make_agent(spaces, "concat")
+    encoder = agent.fusion.text
+    tokens = torch.as_tensor(obs["description"]).flatten(0, 1)
+    with torch.no_grad():
+        cached = encoder(tokens)
+        again = encoder(tokens)
+    torch.testing.assert_close(cached, encoder(tokens).detach())  # the grad path is uncached
+    torch.testing.assert_close(again, cached)
+    optimizer = torch.optim.SGD(encoder.parameters(), lr=1.0)
+    encoder(tokens).sum().backward()
+    optimizer.step()
+    with torch.no_grad():
+        updated = encoder(tokens)
+    torch.testing.assert_close(updated, encoder(tokens).detach())
+    assert not torch.allclose(updated, cached)

@@ -77,9 +77,9 @@ def _success(model: str, tmp_path) -> float:
         num_steps=8,
         recurrence=4,
         num_minibatches=2,
-        learning_rate=2e-3,
+        learning_rate=1e-3,
         reward_scale=1.0,
-        total_frames=24_000,
+        total_frames=16_000,
         vector_mode="sync",
         eval_env_id="none",
         checkpoint_interval=1000,
@@ -89,7 +89,7 @@ def _success(model: str, tmp_path) -> float:
     )
     summary = train(cfg)
     policy = load_policy(summary["checkpoint"])
-    return run_episodes(policy, ENV_ID, 400, seed=123)["success"]
+    return run_episodes(policy, ENV_ID, 300, seed=123)["success"]
 
 
 @pytest.mark.slow
