@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "babyaipp.commands.evaluate",
     "babyaipp.commands.leaderboard",
     "babyaipp.commands.train",
+    "babyaipp.commands.oracle",
 )
 
 

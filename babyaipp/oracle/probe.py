@@ -1,0 +1,192 @@
+"""The paired-text probe: does a policy read the description?
+
+The same seeds are played with the description true (``text="full"``), lying
+(``"shuffled"``: the properties permuted across the colours) and absent (``"none"``). The env
+draws layout, map and tiles from streams that do not depend on the text mode, so episode *s*
+differs across modes only in its description; the probe checks that (the map of every episode
+must match across modes) and reports, per mode, the success and trap rates and, paired by seed,
+the success difference to the true text with a bootstrap confidence interval. A policy that
+reads loses success when the text lies; a policy that ignores the text does not.
+
+Policies are given as specs (:func:`load_probe_policy`): ``oracle``, ``blind-oracle``,
+``random`` (``random:seed=N``) or the path of a checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PROBE_MODES: tuple[str, ...] = ("full", "shuffled", "none")
+NUM_ACTIONS = 7
+
+
+def load_probe_policy(spec: str):
+    """A :class:`babyaipp.policy.Policy` from ``spec``: ``oracle``, ``blind-oracle``,
+    ``random`` / ``random:seed=N``, or a checkpoint path (needs ``babyaipp.agents``)."""
+    from babyaipp.oracle.policy import OraclePolicy
+
+    if spec in ("oracle", "blind-oracle"):
+        return OraclePolicy(reads_text=spec == "oracle")
+    kind, _, argument = spec.partition(":")
+    if kind == "random":
+        seed = argument.removeprefix("seed=") if argument else "0"
+        if not seed.isdigit():
+            raise ValueError(f"policy {spec!r}: expected random or random:seed=N (N >= 0)")
+        return _random_policy(int(seed))
+    if Path(spec).exists():
+        try:
+            from babyaipp.agents import load_policy
+        except ImportError as error:
+            raise ValueError(
+                f"policy {spec!r} is a checkpoint, which needs babyaipp.agents "
+                f"(pip install 'babyaipp[agents]'): {error}"
+            ) from None
+        return load_policy(spec)
+    raise ValueError(
+        f"unknown policy {spec!r}; valid: oracle, blind-oracle, random[:seed=N], "
+        "or the path of a checkpoint"
+    )
+
+
+def _random_policy(seed: int):
+    try:
+        from babyaipp.eval.policies import RandomPolicy
+    except ImportError:  # the evaluation package is optional
+        return UniformRandomPolicy(seed)
+    return RandomPolicy(seed)
+
+
+class UniformRandomPolicy:
+    """Uniformly random actions from a seeded generator (used when babyaipp.eval is absent)."""
+
+    uses_text = False
+    privileged = False
+    needs_env = False
+
+    def __init__(self, seed: int = 0):
+        self.name = "random"
+        self._rng = np.random.default_rng(seed)
+
+    def initial_state(self, num_envs: int) -> None:
+        return None
+
+    def act(self, obs, state, episode_start, *, greedy=True, envs=None):
+        return self._rng.integers(0, NUM_ACTIONS, size=len(episode_start), dtype=np.int64), None
+
+
+def play(policy, env_id: str, seeds: Sequence[int], text: str = "full") -> list[dict[str, Any]]:
+    """One episode per seed of ``env_id`` with ``text=``: a dict per episode (seed, success,
+    failure, return, length, floor_properties)."""
+    import gymnasium as gym
+
+    import babyaipp
+
+    env = babyaipp.TokenizeText(gym.make(env_id, text=text))
+    results = []
+    try:
+        state = policy.initial_state(1)
+        envs = [env.unwrapped] if policy.needs_env else None
+        for seed in seeds:
+            obs, info = env.reset(seed=int(seed))
+            floor_properties = info["floor_properties"]
+            start, total, length, done = True, 0.0, 0, False
+            while not done:
+                batch = {k: np.asarray(v)[None] for k, v in obs.items()}
+                actions, state = policy.act(batch, state, np.array([start]), greedy=True, envs=envs)
+                obs, reward, terminated, truncated, info = env.step(int(actions[0]))
+                start, total, length = False, total + reward, length + 1
+                done = terminated or truncated
+            results.append(
+                {
+                    "seed": int(seed),
+                    "success": bool(info["success"]),
+                    "failure": info["failure"],
+                    "return": float(total),
+                    "length": length,
+                    "floor_properties": floor_properties,
+                }
+            )
+    finally:
+        env.close()
+    return results
+
+
+def paired_interval(diff: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """A 95% bootstrap interval (scipy, BCa) of the mean of per-seed differences."""
+    if len(diff) < 2 or np.ptp(diff) == 0:
+        mean = float(np.mean(diff)) if len(diff) else float("nan")
+        return mean, mean
+    from scipy.stats import bootstrap
+
+    result = bootstrap(
+        (diff,), np.mean, confidence_level=0.95, random_state=np.random.default_rng(seed)
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def probe(
+    policy, env_id: str, seeds: Sequence[int], modes: Sequence[str] = PROBE_MODES
+) -> dict[str, Any]:
+    """Play ``seeds`` in every text mode of ``modes`` (the first is the reference) and compare.
+
+    Returns ``{"env_id", "policy", "seeds", "modes": {mode: {success_rate, trap_rate,
+    mean_return, success_drop, success_drop_ci}}, "episodes": {mode: [...]}}``, where
+    ``success_drop`` is the mean over seeds of success(reference) − success(mode).
+    """
+    from babyaipp.text import TEXT_MODES
+
+    bad = [m for m in modes if m not in TEXT_MODES]
+    if bad or not modes:
+        raise ValueError(f"unknown text modes {bad or modes!r}; valid: {list(TEXT_MODES)}")
+    if not seeds:
+        raise ValueError("the probe needs at least one seed")
+    episodes = {mode: play(policy, env_id, seeds, mode) for mode in modes}
+    reference = modes[0]
+    for mode in modes[1:]:
+        for a, b in zip(episodes[reference], episodes[mode], strict=True):
+            if a["floor_properties"] != b["floor_properties"]:
+                raise RuntimeError(
+                    f"{env_id} seed {a['seed']}: the map differs between text={reference!r} "
+                    f"and text={mode!r} ({a['floor_properties']} vs {b['floor_properties']}); "
+                    "the probe needs paired episodes"
+                )
+    ref_success = np.array([e["success"] for e in episodes[reference]], dtype=float)
+    summary = {}
+    for mode in modes:
+        success = np.array([e["success"] for e in episodes[mode]], dtype=float)
+        drop = ref_success - success
+        summary[mode] = {
+            "success_rate": float(success.mean()),
+            "trap_rate": float(np.mean([e["failure"] == "trap" for e in episodes[mode]])),
+            "mean_return": float(np.mean([e["return"] for e in episodes[mode]])),
+            "success_drop": float(drop.mean()),
+            "success_drop_ci": paired_interval(drop),
+        }
+    return {
+        "env_id": env_id,
+        "policy": policy.name,
+        "seeds": [int(s) for s in seeds],
+        "reference": reference,
+        "modes": summary,
+        "episodes": episodes,
+    }
+
+
+def format_probe(result: dict[str, Any]) -> str:
+    """A small text table of a :func:`probe` result."""
+    lines = [
+        f"{result['env_id']}  policy={result['policy']}  episodes={len(result['seeds'])}  "
+        f"(paired by seed; drop = success with text={result['reference']!r} minus this mode)",
+        f"{'text':10s} {'success':>8s} {'trap':>6s} {'return':>7s} {'drop':>7s}  95% CI of drop",
+    ]
+    for mode, row in result["modes"].items():
+        low, high = row["success_drop_ci"]
+        lines.append(
+            f"{mode:10s} {row['success_rate']:8.3f} {row['trap_rate']:6.3f} "
+            f"{row['mean_return']:7.3f} {row['success_drop']:7.3f}  [{low:.3f}, {high:.3f}]"
+        )
+    return "\n".join(lines)
