@@ -12,7 +12,15 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES: tuple[str, ...] = ("babyaipp.commands.catalog", "babyaipp.commands.oracle")
+COMMAND_MODULES: tuple[str, ...] = (
+    "babyaipp.commands.catalog",
+    "babyaipp.commands.play",
+    "babyaipp.engine.cli",
+    "babyaipp.commands.evaluate",
+    "babyaipp.commands.leaderboard",
+    "babyaipp.commands.train",
+    "babyaipp.commands.oracle",
+)
 
 
 class CommandError(Exception):

@@ -44,7 +44,7 @@ class World(Protocol):
         """Whether the agent may stand on ``pos`` (empty, a floor tile or an open door)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class StepContext:
     """The mutable state of one step, shared by the rules.
 
@@ -135,7 +135,9 @@ class Sticky(TileRule):
         if ctx.memory["sticky_wait"] > 0:
             ctx.memory["sticky_wait"] -= 1
             if ctx.action == Actions.forward:
-                ctx.action = Actions.done  # an inert action: the verifier ignores it
+                # ``done`` is inert in BabyAI unless minigrid's BABYAI_DONE_ACTIONS variable is
+                # set, which babyaipp does not support.
+                ctx.action = Actions.done
 
     def on_enter(self, ctx: StepContext, world: World, how: str) -> None:
         ctx.memory["sticky_wait"] = self.WAIT

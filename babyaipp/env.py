@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from minigrid.core.actions import Actions
 from minigrid.core.roomgrid import RoomGrid
 from minigrid.envs.babyai.core.roomgrid_level import RejectSampling, RoomGridLevel
 
@@ -19,7 +20,6 @@ from babyaipp.splits import draw_floor_map, has_held_out_pair
 
 MAX_LAYOUT_TRIES = 1000
 MAX_PLACEMENT_TRIES = 20
-FORWARD = 2
 
 
 class GenerationError(RuntimeError):
@@ -40,11 +40,12 @@ class DynamicsLevel:
     (:mod:`babyaipp.text`). The map is redrawn every episode.
 
     ## Observation
-    A dict with minigrid's ``image`` (7×7×3 uint8, floors encode as ``(3, colour, 0)``; the
-    agent's own cell is hidden, as in minigrid, so the agent must remember what it stepped
-    onto), ``direction`` (0–3), ``mission`` (the BabyAI instruction only) and ``description``
-    (the sentences, e.g. ``"green floors are trap. blue floors are sticky."``). Text entries
-    are gymnasium ``Text`` spaces with charset :data:`babyaipp.text.CHARSET`.
+    A dict with minigrid's ``image`` (7×7×3 uint8, floors encode as ``(3, colour, 0)``; as in
+    minigrid, the agent's own cell shows as empty or as the carried object, never as the tile
+    it stands on, so the agent must remember what it stepped onto), ``direction`` (0–3),
+    ``mission`` (the BabyAI instruction only) and ``description`` (the sentences, e.g.
+    ``"green floors are trap. blue floors are sticky."``). Text entries are gymnasium ``Text``
+    spaces with charset :data:`babyaipp.text.CHARSET`.
 
     ## Actions
     minigrid's 7 actions: left, right, forward, pickup, drop, toggle, done. Anything else
@@ -71,10 +72,10 @@ class DynamicsLevel:
     ``"mission"`` or None).
 
     ## Randomness
-    ``reset(seed=…)`` seeds one generator. At the start of each episode it spawns two child
-    generators, one for the dynamics (map and tile placement) and one for the text, and keeps
-    the layout on the main stream. Hence, for the same seed, the layout is the same in every
-    split and text mode, and the map and tiles are the same in every text mode.
+    ``reset(seed=…)`` seeds one generator. At the start of each episode it draws the seed of a
+    child generator; the layout comes from the main stream, then the map, the tiles and last the
+    text from the child. Hence, for the same seed, the layout is the same in every split and
+    text mode, and the map and tiles are the same in every text mode.
 
     ## Arguments
     ``family`` (name, dict or :class:`FamilySpec`), ``split`` (Train, HeldOut, Test, Fixed),
@@ -98,13 +99,20 @@ class DynamicsLevel:
     ):
         spec = _as_spec(family)
         if split not in spec.splits:
-            raise ValueError(f"unknown split {split!r} for family {spec.name}; valid: {spec.splits}")
+            raise ValueError(
+                f"unknown split {split!r} for family {spec.name}; valid: {spec.splits}"
+            )
         _check_choice("text", text, textgen.TEXT_MODES)
         _check_choice("sentence_order", sentence_order, textgen.SENTENCE_ORDERS)
         _check_choice("placement", placement, tile_placement.PLACEMENT_MODES)
         withhold = spec.withhold if withhold is None else withhold
-        if not isinstance(withhold, (int, np.integer)) or not 0 <= withhold <= spec.num_floor_colors:
-            raise ValueError(f"withhold={withhold!r} must be an integer in [0, {spec.num_floor_colors}]")
+        if (
+            not isinstance(withhold, (int, np.integer))
+            or not 0 <= withhold <= spec.num_floor_colors
+        ):
+            raise ValueError(
+                f"withhold={withhold!r} must be an integer in [0, {spec.num_floor_colors}]"
+            )
         density = spec.density if density is None else density
         if not 0.0 <= density <= 1.0:
             raise ValueError(f"density={density!r} must be in [0, 1]")
@@ -140,15 +148,14 @@ class DynamicsLevel:
     # -- generation -------------------------------------------------------------------------
 
     def _gen_grid(self, width: int, height: int) -> None:
-        # Child streams first, so that the layout stream does not depend on the split or text.
-        dynamics_rng, text_rng = (
-            np.random.default_rng(s) for s in self.np_random.integers(2**63, size=2)
-        )
-        self.floor_map = draw_floor_map(self.family, self.split, dynamics_rng)
+        # The map, the tiles and then the text draw from a child stream, so the layout (on the
+        # main stream) is the same in every split, and the map and tiles in every text mode.
+        rng = np.random.default_rng(int(self.np_random.integers(2**63)))
+        self.floor_map = draw_floor_map(self.family, self.split, rng)
         self.held_out = has_held_out_pair(self.family, self.floor_map)
         self.generation_stats["episodes"] += 1
         for _ in range(MAX_LAYOUT_TRIES):
-            if self._gen_layout(width, height) and self._place_tiles(dynamics_rng):
+            if self._gen_layout(width, height) and self._place_tiles(rng):
                 break
         else:
             raise GenerationError(
@@ -158,7 +165,7 @@ class DynamicsLevel:
         self.mission = self.surface
         self.sentences = textgen.make_sentences(
             self.floor_map,
-            text_rng,
+            rng,
             mode=self.text_mode,
             order=self.sentence_order,
             withhold=self.withhold,
@@ -178,20 +185,25 @@ class DynamicsLevel:
 
     def _place_tiles(self, rng: np.random.Generator) -> bool:
         """Scatter the tiles; retry while traps cut off an object. False: give up this layout."""
-        mask = tile_placement.eligible_mask(self.grid, self.agent_pos, self.family.clear_around_objects)
+        cells = tile_placement.eligible_cells(
+            self.grid, self.agent_pos, self.family.clear_around_objects
+        )
         colors = list(self.floor_map)
         traps = {c for c, p in self.floor_map.items() if p == "trap"}
+        # Only traps can cut the agent off, so the check is built only when the map has one.
+        reachability = tile_placement.Reachability(self.grid, self.agent_pos) if traps else None
         for _ in range(MAX_PLACEMENT_TRIES):
             if self.placement == "uniform":
-                tiles = tile_placement.place_uniform(mask, colors, self.density, rng)
+                tiles = tile_placement.place_uniform(cells, self.width, colors, self.density, rng)
             else:
-                tiles = tile_placement.place_original(mask, self.floor_map, self._room_interiors(), rng)
-            tile_placement.put_tiles(self.grid, tiles)
+                tiles = tile_placement.place_original(
+                    cells, (self.height, self.width), self.floor_map, self._room_interiors(), rng
+                )
             trap_cells = {(x, y) for x, y, c in tiles if c in traps}
-            if tile_placement.traps_keep_layout_solvable(self.grid, self.agent_pos, trap_cells):
+            if not trap_cells or reachability.traps_keep_solvable(trap_cells):
+                tile_placement.put_tiles(self.grid, tiles)
                 self.tiles = tiles
                 return True
-            tile_placement.remove_tiles(self.grid, tiles)
             self.generation_stats["placement_retries"] += 1
         return False
 
@@ -204,15 +216,15 @@ class DynamicsLevel:
 
     # -- the World protocol used by the rules -----------------------------------------------
 
-    def property_at(self, pos) -> str | None:
-        cell = self.grid.get(pos[0], pos[1])
-        if cell is not None and cell.type == "floor":
-            return self.floor_map.get(cell.color)
-        return None
-
     def color_at(self, pos) -> str | None:
-        cell = self.grid.get(pos[0], pos[1])
+        # Direct indexing: positions asked about are always inside the grid (its border is
+        # wall), and minigrid's Grid.get costs a bounds check on every step.
+        cell = self.grid.grid[pos[0] + pos[1] * self.grid.width]
         return cell.color if cell is not None and cell.type == "floor" else None
+
+    def property_at(self, pos) -> str | None:
+        color = self.color_at(pos)
+        return None if color is None else self.floor_map.get(color)
 
     def can_enter(self, pos) -> bool:
         if not (0 <= pos[0] < self.grid.width and 0 <= pos[1] < self.grid.height):
@@ -229,7 +241,9 @@ class DynamicsLevel:
         return obs, self._info(success=False, failure=None)
 
     def step(self, action):
-        if not self.action_space.contains(action):
+        if isinstance(action, np.ndarray) and action.ndim == 0:
+            action = action.item()
+        if not isinstance(action, (int, np.integer)) or not 0 <= action < 7:
             raise ValueError(
                 f"invalid action {action!r}; valid: integers 0-6 "
                 f"({', '.join(f'{a.value}={a.name}' for a in self.actions)})"
@@ -250,7 +264,7 @@ class DynamicsLevel:
             before = self.agent_pos
             obs, reward, terminated, truncated, _ = super().step(ctx.action)
             success = terminated and reward > 0
-            if ctx.action == FORWARD and self.agent_pos != before:  # phase 4: entry rules
+            if ctx.action == Actions.forward and self.agent_pos != before:  # phase 4: entry rules
                 ctx.dir = self.agent_dir
                 ctx.enter(self.agent_pos, "move", self)
                 if ctx.pos != self.agent_pos:  # slid
@@ -294,7 +308,7 @@ def _text_space(max_length: int) -> spaces.Text:
     return spaces.Text(max_length, min_length=0, charset=textgen.CHARSET)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def level_class(base: type) -> type:
     """The dynamics level class over the BabyAI level class ``base`` (cached)."""
     if not issubclass(base, RoomGridLevel):

@@ -51,60 +51,55 @@ def occupancy(grid) -> np.ndarray:
     return np.array(codes, dtype=np.int8).reshape(grid.height, grid.width)
 
 
-def _dilate(mask: np.ndarray, diagonal: bool) -> np.ndarray:
-    """``mask`` grown by one cell (4- or 8-neighbourhood)."""
-    padded = np.pad(mask, 1)
-    h, w = mask.shape
-    out = mask.copy()
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if (dx or dy) and (diagonal or not (dx and dy)):
-                out |= padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
-    return out
-
-
-def eligible_mask(grid, agent_pos, clear_around_objects: bool = False) -> np.ndarray:
-    """Cells that may receive a tile, as a (height, width) bool array."""
-    occ = occupancy(grid)
-    mask = occ == EMPTY
-    mask &= ~_dilate(occ == DOOR, diagonal=True)
-    x, y = int(agent_pos[0]), int(agent_pos[1])
-    mask[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2] = False
-    if clear_around_objects:
-        mask &= ~_dilate(occ == OBJECT, diagonal=False)
-    return mask
+def eligible_cells(grid, agent_pos, clear_around_objects: bool = False) -> list[int]:
+    """Flat indices (``x + y * width``, ascending) of the cells that may receive a tile."""
+    cells, width = grid.grid, grid.width
+    ring8 = [dx + dy * width for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    ring4 = [0, 1, -1, width, -width]
+    start = int(agent_pos[0]) + int(agent_pos[1]) * width
+    excluded = {start + d for d in ring8}
+    for i, cell in enumerate(cells):
+        if cell is None or cell.type in ("wall", "floor"):
+            continue
+        if cell.type == "door":
+            excluded.update(i + d for d in ring8)
+        elif clear_around_objects:
+            excluded.update(i + d for d in ring4)
+    return [i for i, cell in enumerate(cells) if cell is None and i not in excluded]
 
 
 def place_uniform(
-    mask: np.ndarray, colors: list[str], density: float, rng: np.random.Generator
+    cells: list[int], width: int, colors: list[str], density: float, rng: np.random.Generator
 ) -> list[tuple[int, int, str]]:
     """Tiles as (x, y, colour): each eligible cell with probability ``density``."""
-    ys, xs = np.nonzero(mask)
-    chosen = np.flatnonzero(rng.random(len(xs)) < density)
-    picks = rng.integers(len(colors), size=len(chosen))
-    return [(int(xs[i]), int(ys[i]), colors[k]) for i, k in zip(chosen, picks)]
+    chosen = np.flatnonzero(rng.random(len(cells)) < density).tolist()
+    picks = rng.integers(len(colors), size=len(chosen)).tolist()
+    pairs = zip(chosen, picks, strict=True)
+    return [(cells[i] % width, cells[i] // width, colors[k]) for i, k in pairs]
 
 
 def place_original(
-    mask: np.ndarray,
+    cells: list[int],
+    shape: tuple[int, int],
     floor_map: dict[str, str],
     rooms: list[tuple[int, int, int, int]],
     rng: np.random.Generator,
 ) -> list[tuple[int, int, str]]:
     """Tiles as (x, y, colour) with the original tiered rates (see the module docstring).
 
-    ``rooms`` lists each room's interior as (x0, y0, x1, y1), bounds exclusive.
+    ``cells`` are the eligible flat indices, ``shape`` the grid's (height, width), ``rooms``
+    each room's interior as (x0, y0, x1, y1), bounds exclusive.
     """
     tiers = [[c for c, p in floor_map.items() if p in tier] for tier in ORIGINAL_TIERS]
     contig_colors = set(tiers[0]) | set(tiers[1])
-    free = mask.copy()
+    free = np.zeros(shape[0] * shape[1], dtype=bool)
+    free[cells] = True
+    free = free.reshape(shape)
     color_at: dict[tuple[int, int], str] = {}
     num_draws = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in rooms)
     for _ in range(num_draws):
         f = rng.random()
-        tier = next(
-            (t for t, thr in enumerate(ORIGINAL_THRESHOLDS) if f >= thr and tiers[t]), None
-        )
+        tier = next((t for t, thr in enumerate(ORIGINAL_THRESHOLDS) if f >= thr and tiers[t]), None)
         if tier is None:
             continue
         color = tiers[tier][int(rng.integers(len(tiers[tier])))]
@@ -131,47 +126,63 @@ def place_original(
 
 
 def put_tiles(grid, tiles: list[tuple[int, int, str]]) -> None:
+    """Put the tiles on the grid. Tiles of one colour share one ``Floor`` object: a floor has no
+    per-cell state (it is never picked up or moved), and building hundreds of them per reset
+    would cost more than the rest of the placement."""
+    cells, width = grid.grid, grid.width
+    floors = {color: Floor(color) for color in {t[2] for t in tiles}}
     for x, y, color in tiles:
-        grid.set(x, y, Floor(color))
+        cells[x + y * width] = floors[color]
 
 
-def remove_tiles(grid, tiles: list[tuple[int, int, str]]) -> None:
-    for x, y, _ in tiles:
-        grid.set(x, y, None)
-
-
-def unreachable_objects(grid, start, blocked: set[tuple[int, int]] = frozenset()) -> set[int]:
-    """Flat indices of objects (and doors) the agent cannot reach, BabyAI-style.
+class Reachability:
+    """BabyAI's reachability check over one layout, with some cells blocked (the traps).
 
     The agent walks through empty cells, floor tiles and doors (whatever their state, as
     BabyAI's ``check_objs_reachable``); any other object stops it but counts as reached when it
-    is next to a reached cell. Cells in ``blocked`` (the traps) are walls.
+    is next to a reached cell. Floor tiles are walkable unless listed as blocked, so the check
+    can be built before or after the tiles are placed.
     """
-    width = grid.width
-    cells = grid.grid
-    blocked_idx = {x + y * width for x, y in blocked}
-    start_idx = int(start[0]) + int(start[1]) * width
-    seen = {start_idx}
-    stack = [start_idx]
-    while stack:
-        i = stack.pop()
-        cell = cells[i]
-        if i != start_idx and cell is not None and cell.type not in ("door", "floor"):
-            continue
-        for j in (i + 1, i - 1, i + width, i - width):
-            if j not in seen and j not in blocked_idx:
-                seen.add(j)
-                stack.append(j)
-    return {
-        i
-        for i, c in enumerate(cells)
-        if c is not None and c.type not in ("wall", "floor") and i not in seen
-    }
 
+    def __init__(self, grid, start):
+        self.width = grid.width
+        self.walkable = bytearray(c is None or c.type in ("door", "floor") for c in grid.grid)
+        self.objects = [
+            i for i, c in enumerate(grid.grid) if c is not None and c.type not in ("wall", "floor")
+        ]
+        self.is_object = bytearray(len(grid.grid))
+        for i in self.objects:
+            self.is_object[i] = 1
+        self.start = int(start[0]) + int(start[1]) * self.width
+        self._baseline: set[int] | None = None
 
-def traps_keep_layout_solvable(grid, start, trap_cells: set[tuple[int, int]]) -> bool:
-    """True when the traps cut the agent off from no object it could reach without them."""
-    if not trap_cells:
-        return True
-    with_traps = unreachable_objects(grid, start, trap_cells)
-    return not with_traps or with_traps <= unreachable_objects(grid, start)
+    def unreached(self, blocked: set[tuple[int, int]] = frozenset()) -> set[int]:
+        """Flat indices of the objects (doors included) not reached when ``blocked`` are walls."""
+        walkable = bytearray(self.walkable)
+        for x, y in blocked:
+            walkable[x + y * self.width] = 0
+        reached = bytearray(len(walkable))
+        reached[self.start] = 1
+        stack = [self.start]
+        width = self.width
+        is_object, left = self.is_object, len(self.objects)
+        while stack and left:  # stop as soon as every object is reached
+            i = stack.pop()
+            for j in (i + 1, i - 1, i + width, i - width):
+                if not reached[j]:
+                    reached[j] = 1
+                    left -= is_object[j]
+                    if walkable[j]:
+                        stack.append(j)
+        return {i for i in self.objects if not reached[i]}
+
+    def traps_keep_solvable(self, trap_cells: set[tuple[int, int]]) -> bool:
+        """True when the traps cut the agent off from no object it could reach without them."""
+        if not trap_cells:
+            return True
+        cut = self.unreached(trap_cells)
+        if not cut:
+            return True
+        if self._baseline is None:
+            self._baseline = self.unreached()
+        return cut <= self._baseline

@@ -11,6 +11,7 @@ import gymnasium as gym
 from babyaipp.catalog import FAMILIES, FamilySpec, load_builtin_catalog
 
 ENTRY_POINT = "babyaipp.env:make_env"
+VECTOR_ENTRY_POINT = "babyaipp.engine:make_vector_env"
 
 
 def _register_spec(spec: FamilySpec, kwargs_family: str | dict) -> list[str]:
@@ -20,6 +21,7 @@ def _register_spec(spec: FamilySpec, kwargs_family: str | dict) -> list[str]:
         gym.register(
             id=env_id,
             entry_point=ENTRY_POINT,
+            vector_entry_point=VECTOR_ENTRY_POINT,
             kwargs={"family": kwargs_family, "split": split},
             disable_env_checker=False,
         )

@@ -104,7 +104,9 @@ def _object(ch: str):
         "L": lambda: Door("yellow", is_open=False, is_locked=True),
     }
     if ch not in makers:
-        raise ValueError(f"unknown scenario character {ch!r}; valid: W . > v < ^ R K B D O L rgbpye")
+        raise ValueError(
+            f"unknown scenario character {ch!r}; valid: W . > v < ^ R K B D O L rgbpye"
+        )
     return makers[ch]()
 
 

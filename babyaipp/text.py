@@ -51,7 +51,7 @@ def described_map(floor_map: dict[str, str], mode: str, rng: np.random.Generator
     props = [floor_map[c] for c in colors]
     perms = list(itertools.permutations(range(len(colors))))
     wrong = [sum(props[p[i]] != props[i] for i in range(len(colors))) for p in perms]
-    best = [p for p, w in zip(perms, wrong) if w == max(wrong)]
+    best = [p for p, w in zip(perms, wrong, strict=True) if w == max(wrong)]
     perm = best[int(rng.integers(len(best)))]
     return {c: props[perm[i]] for i, c in enumerate(colors)}
 

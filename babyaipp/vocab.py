@@ -63,7 +63,7 @@ def encode_padded(text: str, length: int = MAX_INSTRUCTION_TOKENS) -> np.ndarray
 def encode_sentences(
     sentences: list[str], max_sentences: int = MAX_SENTENCES, length: int = SENTENCE_TOKENS
 ) -> np.ndarray:
-    """Sentences as an int64 array ``(max_sentences, length)``, one row each, padded with ``PAD``."""
+    """Sentences as an int64 array ``(max_sentences, length)``, one row each, ``PAD``-padded."""
     if len(sentences) > max_sentences:
         raise ValueError(f"{len(sentences)} sentences, more than the {max_sentences} allowed")
     out = np.zeros((max_sentences, length), dtype=np.int64)

@@ -38,7 +38,9 @@ def test_same_step_without_trap_is_a_success():
 
 
 def test_slide_into_trap_kills():
-    env = build_scenario(["WWWWWW", "W>gb.W", "W...RW", "WWWWWW"], {"green": "slippery", "blue": "trap"})
+    env = build_scenario(
+        ["WWWWWW", "W>gb.W", "W...RW", "WWWWWW"], {"green": "slippery", "blue": "trap"}
+    )
     _, reward, terminated, _, info = env.step(FORWARD)
     assert pos(env) == (3, 1)
     assert terminated and reward == 0.0 and info["failure"] == "trap"
@@ -101,19 +103,25 @@ def test_push_onto_sticky_holds_the_same_steps_action():
 
 
 def test_flipud_forward_turns_around_and_moves_back():
-    env = build_scenario(["WWWWWW", "W..>.W", "W...RW", "WWWWWW"], {"blue": "flipud"}, agent_tile="blue")
+    env = build_scenario(
+        ["WWWWWW", "W..>.W", "W...RW", "WWWWWW"], {"blue": "flipud"}, agent_tile="blue"
+    )
     env.step(FORWARD)
     assert pos(env) == (2, 1) and env.agent_dir == WEST
 
 
 def test_flipud_blocked_behind_only_turns():
-    env = build_scenario(["WWWWWW", "W>...W", "W...RW", "WWWWWW"], {"blue": "flipud"}, agent_tile="blue")
+    env = build_scenario(
+        ["WWWWWW", "W>...W", "W...RW", "WWWWWW"], {"blue": "flipud"}, agent_tile="blue"
+    )
     env.step(FORWARD)
     assert pos(env) == (1, 1) and env.agent_dir == WEST
 
 
 def test_flipud_leaves_turns_alone():
-    env = build_scenario(["WWWWWW", "W.>..W", "W...RW", "WWWWWW"], {"blue": "flipud"}, agent_tile="blue")
+    env = build_scenario(
+        ["WWWWWW", "W.>..W", "W...RW", "WWWWWW"], {"blue": "flipud"}, agent_tile="blue"
+    )
     env.step(LEFT)
     assert env.agent_dir == NORTH
 
@@ -123,7 +131,9 @@ def test_flipud_leaves_turns_alone():
 
 @pytest.mark.parametrize(("action", "expected"), [(LEFT, SOUTH), (RIGHT, NORTH)])
 def test_fliplr_swaps_turns(action, expected):
-    env = build_scenario(["WWWWWW", "W.>..W", "W...RW", "WWWWWW"], {"blue": "fliplr"}, agent_tile="blue")
+    env = build_scenario(
+        ["WWWWWW", "W.>..W", "W...RW", "WWWWWW"], {"blue": "fliplr"}, agent_tile="blue"
+    )
     env.step(action)
     assert env.agent_dir == expected
 
@@ -225,14 +235,18 @@ def test_magic_counter_resets_on_another_colour():
 
 
 def test_magic_push_blocked_by_wall_or_closed_door():
-    env = build_scenario(["WWWWW", "W.>.W", "WWDWW", "W..RW", "WWWWW"], {"blue": "magic"}, agent_tile="blue")
+    env = build_scenario(
+        ["WWWWW", "W.>.W", "WWDWW", "W..RW", "WWWWW"], {"blue": "magic"}, agent_tile="blue"
+    )
     env.step(TOGGLE)
     env.step(TOGGLE)
     assert pos(env) == (2, 1)
 
 
 def test_magic_push_through_open_door():
-    env = build_scenario(["WWWWW", "W.>.W", "WWOWW", "W..RW", "WWWWW"], {"blue": "magic"}, agent_tile="blue")
+    env = build_scenario(
+        ["WWWWW", "W.>.W", "WWOWW", "W..RW", "WWWWW"], {"blue": "magic"}, agent_tile="blue"
+    )
     env.step(TOGGLE)
     env.step(TOGGLE)
     assert pos(env) == (2, 2)
@@ -295,7 +309,9 @@ def test_user_property_plugs_in_without_editing_babyaipp():
 
     register_property(Windy())
     try:
-        env = build_scenario(["WWWWW", "W>..W", "W..RW", "WWWWW"], {"blue": "windy"}, agent_tile="blue")
+        env = build_scenario(
+            ["WWWWW", "W>..W", "W..RW", "WWWWW"], {"blue": "windy"}, agent_tile="blue"
+        )
         env.step(FORWARD)
         assert pos(env) == (1, 1) and env.agent_dir == SOUTH
     finally:
@@ -305,3 +321,39 @@ def test_user_property_plugs_in_without_editing_babyaipp():
 def test_register_property_rejects_duplicates():
     with pytest.raises(ValueError, match="already registered"):
         register_property(PROPERTIES["trap"])
+
+
+# -- the pure step used by planners agrees with the env ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    ["BabyAIPP-GoToRedBallHard-Test-v0", "BabyAIPP-GoToLocal-Test-v0", "BabyAIPP-GoToSeq-Test-v0"],
+)
+def test_simulate_step_matches_env_step(env_id):
+    """``simulate_step`` (for planners) predicts the env's movement under every rule."""
+    import copy
+
+    import gymnasium as gym
+    import numpy as np
+
+    from babyaipp.dynamics import simulate_step
+
+    env = gym.make(env_id, density=0.6).unwrapped
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    checked = 0
+    for _ in range(3000):
+        action = int(rng.choice([LEFT, RIGHT, FORWARD, FORWARD, DONE]))
+        memory = copy.deepcopy(env.rule_memory)
+        predicted = simulate_step(
+            env, env.agent_pos, env.agent_dir, action, memory, env._active_rules
+        )
+        _, _, terminated, truncated, info = env.step(action)
+        assert tuple(predicted.pos) == pos(env) and predicted.dir == env.agent_dir
+        assert predicted.died == (info["failure"] == "trap")
+        assert memory == env.rule_memory
+        checked += 1
+        if terminated or truncated:
+            env.reset(seed=checked)
+    assert checked == 3000

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import babyaipp
-from babyaipp.placement import FLOOR, OBJECT, occupancy, unreachable_objects
+from babyaipp.placement import FLOOR, OBJECT, Reachability, occupancy
 from babyaipp.splits import draw_floor_map, has_held_out_pair
 
 FAMILIES = list(babyaipp.FAMILIES.values())
@@ -55,7 +55,9 @@ def test_train_covers_every_allowed_pair():
     assert pairs == expected
 
 
-@pytest.mark.parametrize("env_id", ["BabyAIPP-GoToRedBall-HeldOut-v0", "BabyAIPP-GoToHard-Train-v0"])
+@pytest.mark.parametrize(
+    "env_id", ["BabyAIPP-GoToRedBall-HeldOut-v0", "BabyAIPP-GoToHard-Train-v0"]
+)
 def test_env_info_matches_split(env_id):
     env = gym.make(env_id)
     spec = env.unwrapped.family
@@ -100,9 +102,8 @@ def test_traps_never_cut_off_an_object(env_id):
         _, info = env.reset(seed=seed)
         level = env.unwrapped
         traps = {(x, y) for x, y, c in level.tiles if info["floor_properties"][c] == "trap"}
-        assert unreachable_objects(level.grid, level.agent_pos, traps) <= unreachable_objects(
-            level.grid, level.agent_pos
-        )
+        check = Reachability(level.grid, level.agent_pos)
+        assert check.unreached(traps) <= check.unreached()
 
 
 def test_dense_traps_force_a_regeneration():
@@ -143,7 +144,7 @@ def test_original_placement_leaks_the_property_through_density():
 
 
 def test_resets_print_nothing_and_leave_global_randomness_alone(capfd):
-    state_np = np.random.get_state()[1].copy()
+    state_np = np.random.get_state()[1].copy()  # noqa: NPY002 (checking it is untouched)
     state_py = random.getstate()
     env = gym.make("BabyAIPP-PutNext-Test-v0")  # LevelGen rejects many layouts
     out = io.StringIO()
@@ -154,7 +155,7 @@ def test_resets_print_nothing_and_leave_global_randomness_alone(capfd):
     assert out.getvalue() == ""
     assert capfd.readouterr().out == ""
     assert env.unwrapped.generation_stats["layout_rejections"] > 0
-    np.testing.assert_array_equal(np.random.get_state()[1], state_np)
+    np.testing.assert_array_equal(np.random.get_state()[1], state_np)  # noqa: NPY002
     assert random.getstate() == state_py
 
 
@@ -164,3 +165,15 @@ def test_occupancy_codes():
     occ = occupancy(env.unwrapped.grid)
     assert (occ == OBJECT).sum() == 8  # 8 objects, one of them the target
     assert (occ == FLOOR).sum() == len(env.unwrapped.tiles) > 0
+
+
+def test_reachability_treats_traps_as_walls():
+    from babyaipp.scenario import build_scenario
+
+    env = build_scenario(["WWWWWW", "W>.b.W", "W..bRW", "W..b.W", "WWWWWW"], {"blue": "trap"})
+    check = Reachability(env.grid, env.agent_pos)
+    ball = 4 + 2 * 6
+    assert check.unreached() == set()
+    assert check.unreached({(3, 1), (3, 2), (3, 3)}) == {ball}
+    assert not check.traps_keep_solvable({(3, 1), (3, 2), (3, 3)})
+    assert check.traps_keep_solvable({(3, 1), (3, 3)})

@@ -75,9 +75,13 @@ def test_layout_is_shared_across_splits_for_a_seed():
 
 def test_shuffled_text_falsifies_as_much_as_the_map_allows():
     rng = np.random.default_rng(0)
-    sentences = make_sentences({"blue": "trap", "green": "trap", "grey": "magic"}, rng, mode="shuffled")
+    sentences = make_sentences(
+        {"blue": "trap", "green": "trap", "grey": "magic"}, rng, mode="shuffled"
+    )
     stated = parse_description(" ".join(sentences))
-    wrong = sum(stated[c] != p for c, p in {"blue": "trap", "green": "trap", "grey": "magic"}.items())
+    wrong = sum(
+        stated[c] != p for c, p in {"blue": "trap", "green": "trap", "grey": "magic"}.items()
+    )
     assert wrong == 2
 
 
@@ -93,13 +97,21 @@ def test_withhold_hides_sentences():
         assert len(described) == 2 and described.items() <= info["floor_properties"].items()
         hidden |= set(info["floor_properties"]) - set(described)
     assert hidden == {"blue", "green", "grey"}
-    assert len(parse_description(gym.make(partial.spec.id, withhold=0).reset(seed=0)[0]["description"])) == 3
+    assert (
+        len(
+            parse_description(gym.make(partial.spec.id, withhold=0).reset(seed=0)[0]["description"])
+        )
+        == 3
+    )
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"text": "lorem"}, r"unknown text 'lorem'; valid: \['full', 'none', 'shuffled', 'random'\]"),
+        (
+            {"text": "lorem"},
+            r"unknown text 'lorem'; valid: \['full', 'none', 'shuffled', 'random'\]",
+        ),
         ({"sentence_order": "alpha"}, "unknown sentence_order 'alpha'"),
         ({"placement": "tiered"}, "unknown placement 'tiered'; valid: \\['uniform', 'original'\\]"),
         ({"withhold": 5}, r"withhold=5 must be an integer in \[0, 2\]"),

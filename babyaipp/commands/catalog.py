@@ -10,7 +10,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--family", help="only this family")
     p.set_defaults(func=run_list)
 
-    p = subparsers.add_parser("describe", help="instruction, description, map and picture of an episode")
+    p = subparsers.add_parser(
+        "describe", help="instruction, description, map and picture of an episode"
+    )
     p.add_argument("env_id", metavar="ID", help="e.g. BabyAIPP-GoToRedBall-Train-v0")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--text", default="full", help="text mode: full, none, shuffled, random")
@@ -18,8 +20,9 @@ def add_parser(subparsers) -> None:
 
 
 def catalog_rows(family: str | None = None) -> list[dict[str, str]]:
-    """One row per registered id: id, family, split, grid, colours, properties."""
+    """One row per registered id: id, family, split, grid, colours, properties, backend."""
     import babyaipp
+    from babyaipp.engine import backend_of
     from babyaipp.env import level_class
 
     rows = []
@@ -37,6 +40,7 @@ def catalog_rows(family: str | None = None) -> list[dict[str, str]]:
                     "grid": f"{probe.width}x{probe.height}",
                     "colours": ",".join(colors),
                     "properties": ",".join(spec.properties),
+                    "backend": backend_of(spec),
                 }
             )
     if family and not rows:
@@ -80,7 +84,9 @@ def run_describe(args: argparse.Namespace) -> int:
     print(f"map:         {floor_map}   held-out pair: {'yes' if info['held_out'] else 'no'}")
     print()
     print(ascii_grid(unwrapped))
-    print(f"\nlegend: {legend()}  (then the colour's initial)  W=wall D/L/_=door A=ball B=box K=key")
+    print(
+        f"\nlegend: {legend()}  (then the colour's initial)  W=wall D/L/_=door A=ball B=box K=key"
+    )
     env.close()
     del babyaipp
     return 0

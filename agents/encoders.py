@@ -1,0 +1,124 @@
+"""The two encoders every model shares: one for the grid view, one for text.
+
+Both take the tensors of a :class:`babyaipp.TokenizeText` observation (see
+:func:`babyaipp.agents.model.obs_to_tensors`): ``image`` (N, 7, 7, 3) integer minigrid
+encoding, ``direction`` (N,), ``mission`` (N, L) and ``description`` (N, K, W) token ids,
+right-padded with 0.
+"""
+
+from __future__ import annotations
+
+import torch
+from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX, STATE_TO_IDX
+from torch import nn
+
+from babyaipp.vocab import PAD
+
+NUM_OBJECTS = len(OBJECT_TO_IDX)
+NUM_COLORS = len(COLOR_TO_IDX)
+NUM_STATES = len(STATE_TO_IDX)
+
+
+class GridEncoder(nn.Module):
+    """Minigrid view → per-cell features ``(N, dim, H, W)``.
+
+    Each cell's object, colour and state index gets a learned embedding (not the raw integers
+    the original fed its CNN); the three and an embedding of the agent's direction are summed
+    and layer-normalised, then residual 3×3 conv blocks mix neighbouring cells (the residual
+    path keeps each cell's own identity readable).
+    """
+
+    def __init__(self, dim: int, blocks: int = 1):
+        super().__init__()
+        self.object = nn.Embedding(NUM_OBJECTS, dim)
+        self.color = nn.Embedding(NUM_COLORS, dim)
+        self.state = nn.Embedding(NUM_STATES, dim)
+        self.direction = nn.Embedding(4, dim)
+        self.norm = nn.LayerNorm(dim)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU()) for _ in range(blocks)
+        )
+
+    def forward(
+        self, image: torch.Tensor, direction: torch.Tensor, extra: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Cell features; ``extra`` (N, H, W, dim), if given, is added to each cell's embedding."""
+        image = image.long()
+        x = (
+            self.object(image[..., 0])
+            + self.color(image[..., 1])
+            + self.state(image[..., 2])
+            + self.direction(direction.long())[:, None, None, :]
+        )
+        if extra is not None:
+            x = x + extra
+        x = self.norm(x).permute(0, 3, 1, 2)  # (N, dim, H, W)
+        for block in self.blocks:
+            x = x + block(x)
+        return x
+
+
+class TextEncoder(nn.Module):
+    """Token ids ``(B, L)`` → one vector per sequence ``(B, dim)``: word embeddings + a GRU.
+
+    The vector is the GRU output at the last non-pad token, so trailing padding never changes
+    it (the GRU is causal); an all-pad sequence gives the zero vector. Identical rows are
+    encoded once (in a batch of rollouts most missions and sentences repeat), which is exact
+    and saves most of the GRU's time. Without autograd (rollouts, evaluation) the vectors are
+    also cached across calls until a parameter changes: a text stays the same for a whole
+    episode.
+    """
+
+    def __init__(self, vocab_size: int, dim: int):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=PAD)
+        self.gru = nn.GRU(dim, dim, batch_first=True)
+        self.dim = dim
+        self._cache: dict[bytes, torch.Tensor] = {}
+        self._cache_key: tuple = ()
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        tokens = tokens.long()
+        lengths = (tokens != PAD).sum(dim=1)
+        out = tokens.new_zeros((tokens.shape[0], self.dim), dtype=self.embedding.weight.dtype)
+        longest = int(lengths.max()) if tokens.numel() else 0
+        if longest == 0:
+            return out
+        unique, inverse = torch.unique(tokens[:, :longest], dim=0, return_inverse=True)
+        if torch.is_grad_enabled():
+            return self._encode(unique)[inverse]
+        return self._encode_cached(unique)[inverse]
+
+    def _encode(self, unique: torch.Tensor) -> torch.Tensor:
+        lengths = (unique != PAD).sum(dim=1)
+        hidden, _ = self.gru(self.embedding(unique))
+        last = hidden[torch.arange(len(unique), device=unique.device), (lengths - 1).clamp(min=0)]
+        return last * (lengths > 0).unsqueeze(1).to(last.dtype)
+
+    def _encode_cached(self, unique: torch.Tensor) -> torch.Tensor:
+        # Parameters change in place (optimizer steps, load_state_dict), which bumps their
+        # version counters; a move to another device changes their storage.
+        key = (
+            tuple((p.data_ptr(), p._version) for p in self.parameters()),
+            torch.is_autocast_enabled(unique.device.type),
+        )
+        if key != self._cache_key or len(self._cache) > 100_000:
+            self._cache, self._cache_key = {}, key
+        rows = [row.tobytes() for row in unique.cpu().numpy()]
+        missing = [i for i, row in enumerate(rows) if row not in self._cache]
+        if missing:
+            for i, vector in zip(missing, self._encode(unique[missing]), strict=True):
+                self._cache[rows[i]] = vector
+        return torch.stack([self._cache[row] for row in rows])
+
+    def sentences(self, description: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows ``(N, K, W)`` → sentence vectors ``(N, K, dim)``, mask ``(N, K)`` (True: text)."""
+        n, k, w = description.shape
+        vectors = self.forward(description.reshape(n * k, w)).reshape(n, k, self.dim)
+        return vectors, (description != PAD).any(dim=2)
+
+
+def masked_mean(vectors: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``vectors`` (N, K, D) over the rows where ``mask`` (N, K) is True (0 if none)."""
+    weights = mask.to(vectors.dtype).unsqueeze(2)
+    return (vectors * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)

@@ -1,0 +1,122 @@
+"""``babyaipp leaderboard``: add, render, verify and compare leaderboard entries."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("leaderboard", help="add, render, verify and compare entries")
+    p.add_argument(
+        "--root", default="leaderboard", help="leaderboard folder (default: leaderboard)"
+    )
+    p.add_argument("--suite", default="leaderboard-v1", help="the board's suite (name or file)")
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    q = sub.add_parser("render", help="write README.md and leaderboard.png from the entries")
+    q.set_defaults(func=run_render)
+
+    q = sub.add_parser("verify", help="re-play an entry's runs; fail if any number differs")
+    q.add_argument("entries", nargs="*", metavar="ENTRY", help="entry names (default: all)")
+    q.add_argument("--quick", action="store_true", help="only check files, do not re-play")
+    q.add_argument("--vectorization", default="async", choices=("async", "sync"))
+    q.add_argument("--no-progress", action="store_true")
+    q.set_defaults(func=run_verify)
+
+    q = sub.add_parser("add", help="make an entry from results files (one per training seed)")
+    q.add_argument("name", help="entry name (folder under entries/)")
+    q.add_argument("results", nargs="+", help="results JSON files from `babyaipp evaluate`")
+    q.add_argument("--model", required=True, help="one line: the model and how it was trained")
+    q.add_argument("--frames", type=int, help="training frames (omit for none/unknown)")
+    q.add_argument("--privileged", action="store_true", help="trained with privileged info")
+    q.add_argument("--notes", default="")
+    q.add_argument("--overwrite", action="store_true")
+    q.set_defaults(func=run_add)
+
+    q = sub.add_parser("compare", help="probability that entry A improves on entry B")
+    q.add_argument("a")
+    q.add_argument("b")
+    q.add_argument("--split", default="HeldOut")
+    q.set_defaults(func=run_compare)
+
+
+def _suite(args):
+    from babyaipp.eval import load_suite
+
+    return load_suite(args.suite)
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from babyaipp.eval.leaderboard import load_entries, render, render_markdown
+
+    suite = _suite(args)
+    page, image = render(args.root, suite)
+    print(render_markdown(load_entries(args.root, suite), suite))
+    print(f"wrote {page} and {image}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from babyaipp.cli import CommandError
+    from babyaipp.eval.leaderboard import entries_dir, verify_entry
+
+    suite = _suite(args)
+    folder = entries_dir(args.root)
+    names = args.entries or sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if not names:
+        raise CommandError(f"no entries under {folder}")
+    for name in names:
+        path = folder / name
+        if not path.is_dir():
+            raise CommandError(f"no entry {name!r} under {folder}")
+        try:
+            entry = verify_entry(
+                path,
+                suite,
+                rerun=not args.quick,
+                vectorization=args.vectorization,
+                progress=not args.no_progress,
+            )
+        except ImportError as error:
+            raise CommandError(str(error)) from None
+        how = "files checked" if args.quick else "every run re-played and identical"
+        print(f"{name}: OK ({len(entry.runs)} runs; {how})")
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from babyaipp.eval.leaderboard import add_entry
+
+    entry = add_entry(
+        args.root,
+        args.name,
+        args.results,
+        _suite(args),
+        model=args.model,
+        frames=args.frames,
+        privileged=args.privileged,
+        notes=args.notes,
+        overwrite=args.overwrite,
+    )
+    print(
+        f"added {entry.path} ({entry.category}, {len(entry.runs)} runs); now run "
+        "`babyaipp leaderboard render`"
+    )
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from babyaipp.eval import probability_of_improvement
+    from babyaipp.eval.leaderboard import entries_dir, load_entry
+
+    suite = _suite(args)
+    if args.split not in suite.splits:
+        raise ValueError(f"unknown split {args.split!r}; the suite has {list(suite.splits)}")
+    a, b = (load_entry(entries_dir(args.root) / n, suite) for n in (args.a, args.b))
+    result = probability_of_improvement(a.scores(args.split), b.scores(args.split))
+    low, high = result["ci"]
+    print(
+        f"P({a.name} > {b.name}) on {args.split} = {result['probability']:.3f} "
+        f"[{low:.3f}, {high:.3f}] ({len(a.runs)} vs {len(b.runs)} runs)"
+    )
+    return 0

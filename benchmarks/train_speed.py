@@ -1,0 +1,123 @@
+"""Training speed: babyaipp's recurrent PPO vs stable-baselines3's PPO, as a ratio of env frames/s.
+
+Run: python benchmarks/train_speed.py [--frames 8192] [--num-envs 8] [--rounds 3]
+
+Both train the same fusion model (``--model``, width ``--dim``; SB3 through
+:class:`babyaipp.agents.sb3.BabyAIPPExtractor`) on the same env with the same number of envs,
+rollout length, epochs and minibatch size, and the same vector-env kind (gymnasium
+``AsyncVectorEnv`` vs SB3 ``SubprocVecEnv`` for ``--vector-mode async``; in-process for sync).
+SB3's PPO has no memory, so ours runs twice: with its LSTM (the default agent) and without (the
+same network as SB3's). Rounds alternate the trainers so that a busy machine slows all alike;
+the script prints each round's frames/s and the median ratios. Wall-clock includes building
+the envs and the model. torch uses one thread in both (see TrainConfig.torch_threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import gymnasium as gym
+import torch
+
+import babyaipp
+from babyaipp.agents import TrainConfig, train
+
+
+def ours(args, memory: bool, run_dir: str) -> float:
+    cfg = TrainConfig(
+        env_id=args.env_id,
+        model=args.model,
+        dim=args.dim,
+        memory=memory,
+        total_frames=args.frames,
+        num_envs=args.num_envs,
+        num_steps=args.num_steps,
+        recurrence=args.recurrence,
+        update_epochs=args.epochs,
+        num_minibatches=args.minibatches,
+        vector_mode=args.vector_mode,
+        eval_env_id="none",
+        checkpoint_interval=10**9,  # one checkpoint at the end, as SB3 saves none: ~ms
+        progress=False,
+        run_dir=run_dir,
+    )
+    start = time.perf_counter()
+    summary = train(cfg)
+    return summary["frames"] / (time.perf_counter() - start)
+
+
+def sb3(args) -> float:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    from babyaipp.agents.sb3 import BabyAIPPExtractor
+
+    def make() -> gym.Env:
+        return babyaipp.TokenizeText(gym.make(args.env_id))
+
+    start = time.perf_counter()
+    vec_cls = SubprocVecEnv if args.vector_mode == "async" else DummyVecEnv
+    envs = make_vec_env(make, n_envs=args.num_envs, vec_env_cls=vec_cls, seed=0)
+    batch = args.num_envs * args.num_steps
+    model = PPO(
+        "MultiInputPolicy",
+        envs,
+        n_steps=args.num_steps,
+        batch_size=batch // args.minibatches,
+        n_epochs=args.epochs,
+        policy_kwargs=BabyAIPPExtractor.policy_kwargs(args.model, args.dim, net_arch=[64]),
+        device="cpu",
+        seed=0,
+    )
+    frames = (args.frames // batch) * batch
+    model.learn(frames)
+    envs.close()
+    return frames / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-id", default="BabyAIPP-GoToRedBall-Train-v0")
+    parser.add_argument("--model", default="cross-attention")
+    parser.add_argument("--dim", type=int, default=32)
+    parser.add_argument("--frames", type=int, default=8192, help="frames per trainer per round")
+    parser.add_argument("--num-envs", type=int, default=8)
+    parser.add_argument("--num-steps", type=int, default=32)
+    parser.add_argument("--recurrence", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--minibatches", type=int, default=4)
+    parser.add_argument("--vector-mode", choices=("async", "sync"), default="async")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+
+    results: dict[str, list[float]] = {"ours (LSTM)": [], "ours (no memory)": [], "sb3": []}
+    with tempfile.TemporaryDirectory() as run_dir:
+        for round_ in range(args.rounds):
+            results["ours (LSTM)"].append(ours(args, True, run_dir))
+            results["sb3"].append(sb3(args))
+            results["ours (no memory)"].append(ours(args, False, run_dir))
+            print(
+                f"round {round_ + 1}: "
+                + ", ".join(f"{k} {v[-1]:.0f} fps" for k, v in results.items())
+            )
+    medians = {name: statistics.median(fps) for name, fps in results.items()}
+    print(
+        f"{args.env_id}, {args.model} dim {args.dim}, {args.num_envs} {args.vector_mode} envs, "
+        f"{args.frames} frames per run, median of {args.rounds} rounds:"
+    )
+    for name in ("ours (LSTM)", "ours (no memory)"):
+        print(
+            f"  {name}: {medians[name]:.0f} frames/s = "
+            f"{medians[name] / medians['sb3']:.2f}x SB3 PPO"
+        )
+    print(f"  sb3: {medians['sb3']:.0f} frames/s")
+    return medians
+
+
+if __name__ == "__main__":
+    main()
