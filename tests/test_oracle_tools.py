@@ -1,6 +1,7 @@
 """The oracle as a Policy, its demonstrations file, the paired-text probe and the CLI."""
 
 import json
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -103,6 +104,44 @@ def test_policy_specs():
     assert load_probe_policy("random:seed=3").name == "random"
     with pytest.raises(ValueError, match="unknown policy 'nope'"):
         load_probe_policy("nope")
+
+
+class FakeAgentPolicy:
+    """What ``babyaipp.agents.load_policy`` returns, minus torch: always forward."""
+
+    name = "fake-agent"
+    uses_text = True
+    privileged = False
+    needs_env = False
+    vocab_hash = babyaipp.VOCAB_HASH
+
+    def initial_state(self, num_envs):
+        return None
+
+    def act(self, obs, state, episode_start, *, greedy=True, envs=None):
+        return np.full(len(episode_start), 2, dtype=np.int64), None
+
+
+def test_probe_loads_a_checkpoint_path_through_babyaipp_agents(tmp_path, monkeypatch, capsys):
+    import babyaipp.agents
+
+    monkeypatch.setattr(
+        babyaipp.agents, "load_policy", lambda path, device="cpu": FakeAgentPolicy()
+    )
+    path = tmp_path / "agent.pt"
+    path.write_bytes(b"weights")
+    assert load_probe_policy(str(path)).name == "fake-agent"
+    argv = ["probe", "BabyAIPP-GoToRedBall-Test-v0", "--policy", str(path), "--episodes", "2"]
+    assert main(argv) == 0
+    assert "policy=fake-agent" in capsys.readouterr().out
+
+
+def test_probe_checkpoint_without_agents_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "babyaipp.agents", None)  # its import fails
+    path = tmp_path / "agent.pt"
+    path.write_bytes(b"weights")
+    with pytest.raises(ValueError, match="babyaipp.agents"):
+        load_probe_policy(str(path))
 
 
 # -- demonstrations --------------------------------------------------------------------------

@@ -30,7 +30,8 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--policy",
         default="oracle",
-        help="oracle, blind-oracle, random[:seed=N], or a checkpoint path (default: oracle)",
+        help="oracle, blind-oracle, a checkpoint path, or a policy spec such as random:seed=0 "
+        "(default: oracle)",
     )
     p.add_argument("--episodes", type=int, default=100, help="seeds per text mode")
     p.add_argument("--seed", type=int, default=0, help="first seed")

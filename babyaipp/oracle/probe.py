@@ -9,7 +9,8 @@ the success difference to the true text with a bootstrap confidence interval. A 
 reads loses success when the text lies; a policy that ignores the text does not.
 
 Policies are given as specs (:func:`load_probe_policy`): ``oracle``, ``blind-oracle``,
-``random`` (``random:seed=N``) or the path of a checkpoint.
+``random:seed=N``, the path of a checkpoint, or any other spec that
+:func:`babyaipp.eval.policies.policy_from_spec` knows.
 """
 
 from __future__ import annotations
@@ -21,61 +22,30 @@ from typing import Any
 import numpy as np
 
 PROBE_MODES: tuple[str, ...] = ("full", "shuffled", "none")
-NUM_ACTIONS = 7
 
 
 def load_probe_policy(spec: str):
-    """A :class:`babyaipp.policy.Policy` from ``spec``: ``oracle``, ``blind-oracle``,
-    ``random`` / ``random:seed=N``, or a checkpoint path (needs ``babyaipp.agents``)."""
+    """A :class:`babyaipp.policy.Policy` from ``spec``: ``oracle``, ``blind-oracle``, the path of
+    a checkpoint, or any policy spec of :mod:`babyaipp.eval.policies` (``random:seed=N``,
+    ``checkpoint:PATH``, …). ValueError for anything else, and when a checkpoint cannot be
+    loaded (no torch, no ``babyaipp.agents``)."""
     from babyaipp.oracle.policy import OraclePolicy
 
     if spec in ("oracle", "blind-oracle"):
         return OraclePolicy(reads_text=spec == "oracle")
-    kind, _, argument = spec.partition(":")
-    if kind == "random":
-        seed = argument.removeprefix("seed=") if argument else "0"
-        if not seed.isdigit():
-            raise ValueError(f"policy {spec!r}: expected random or random:seed=N (N >= 0)")
-        return _random_policy(int(seed))
-    if Path(spec).exists():
-        try:
-            from babyaipp.agents import load_policy
-        except ImportError as error:
-            raise ValueError(
-                f"policy {spec!r} is a checkpoint, which needs babyaipp.agents "
-                f"(pip install 'babyaipp[agents]'): {error}"
-            ) from None
-        return load_policy(spec)
-    raise ValueError(
-        f"unknown policy {spec!r}; valid: oracle, blind-oracle, random[:seed=N], "
-        "or the path of a checkpoint"
-    )
+    from babyaipp.eval.policies import load_checkpoint_policy, policy_from_spec, policy_kinds
 
-
-def _random_policy(seed: int):
     try:
-        from babyaipp.eval.policies import RandomPolicy
-    except ImportError:  # the evaluation package is optional
-        return UniformRandomPolicy(seed)
-    return RandomPolicy(seed)
-
-
-class UniformRandomPolicy:
-    """Uniformly random actions from a seeded generator (used when babyaipp.eval is absent)."""
-
-    uses_text = False
-    privileged = False
-    needs_env = False
-
-    def __init__(self, seed: int = 0):
-        self.name = "random"
-        self._rng = np.random.default_rng(seed)
-
-    def initial_state(self, num_envs: int) -> None:
-        return None
-
-    def act(self, obs, state, episode_start, *, greedy=True, envs=None):
-        return self._rng.integers(0, NUM_ACTIONS, size=len(episode_start), dtype=np.int64), None
+        if Path(spec).is_file() or Path(spec).is_dir():
+            return load_checkpoint_policy(spec)
+        if spec.partition(":")[0] in policy_kinds():
+            return policy_from_spec(spec)
+    except ImportError as error:
+        raise ValueError(f"policy {spec!r}: {error}") from None
+    raise ValueError(
+        f"unknown policy {spec!r}; valid: oracle, blind-oracle, the path of a checkpoint, or a "
+        f"policy spec of kind {policy_kinds()} (e.g. random:seed=0)"
+    )
 
 
 def play(policy, env_id: str, seeds: Sequence[int], text: str = "full") -> list[dict[str, Any]]:
