@@ -252,3 +252,19 @@ def test_cli_errors_are_one_line(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_oracle_specs_evaluate_through_the_eval_registry(tmp_path):
+    from babyaipp.eval.policies import policy_from_spec
+
+    oracle, blind = policy_from_spec("oracle"), policy_from_spec("oracle:blind")
+    assert oracle.privileged and oracle.needs_env and oracle.uses_text
+    assert blind.privileged and not blind.uses_text and blind.name == "blind-oracle"
+    code = main(
+        ["evaluate", "oracle", "--episodes", "2", "--families", "GoToRedBall", "--num-envs", "2",
+         "--no-progress", "--out", str(tmp_path / "oracle.json")]
+    )  # fmt: skip
+    assert code == 0
+    results = json.loads((tmp_path / "oracle.json").read_text())
+    assert len(results["episodes"]) == 6  # 2 episodes x Train, HeldOut, Test
+    assert all(e["success"] for e in results["episodes"]), results["episodes"]

@@ -232,6 +232,7 @@ _KINDS: dict[str, PolicyFactory | str] = {
     "random": _random_factory,
     "checkpoint": _checkpoint_factory,
     "sb3": _sb3_factory,
+    "oracle": "babyaipp.oracle.policy:from_spec",  # oracle, oracle:blind (privileged)
 }
 
 
