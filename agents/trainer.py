@@ -137,7 +137,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         envs.single_observation_space, envs.single_action_space, cfg.model, cfg.dim, cfg.memory
     )
     agent.to(device)
-    optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps)
+    optimizer = torch.optim.Adam(
+        agent.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps, foreach=True
+    )
     start_iteration, global_step = 0, 0
     if cfg.resume:
         checkpoint = load_checkpoint(cfg.resume, device)

@@ -1,6 +1,6 @@
 """Training speed: babyaipp's recurrent PPO vs stable-baselines3's PPO, as a ratio of env frames/s.
 
-Run: python benchmarks/train_speed.py [--frames 8192] [--num-envs 8] [--rounds 3]
+Run: python benchmarks/train_speed.py [--frames 8192] [--num-envs 16] [--rounds 3]
 
 Both train the same fusion model (``--model``, width ``--dim``; SB3 through
 :class:`babyaipp.agents.sb3.BabyAIPPExtractor`) on the same env with the same number of envs,
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--model", default="cross-attention")
     parser.add_argument("--dim", type=int, default=32)
     parser.add_argument("--frames", type=int, default=8192, help="frames per trainer per round")
-    parser.add_argument("--num-envs", type=int, default=8)
+    parser.add_argument("--num-envs", type=int, default=16, help="default: the small preset's")
     parser.add_argument("--num-steps", type=int, default=32)
     parser.add_argument("--recurrence", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=4)
