@@ -10,7 +10,6 @@ generator states).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import torch
 from gymnasium import spaces
 
 import babyaipp
+from babyaipp.io import atomic_path
 from babyaipp.vocab import VOCAB_HASH
 
 FORMAT = 1
@@ -67,14 +67,8 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
         "vocab_hash": VOCAB_HASH,
         **payload,
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            torch.save(payload, file)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 

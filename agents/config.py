@@ -18,6 +18,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+ENV_BACKENDS = ("reference", "batched", "batched-numpy", "batched-torch")
+
 
 @dataclass
 class TrainConfig:
@@ -75,8 +77,16 @@ class TrainConfig:
     """auto (cuda when present, else cpu), cpu, cuda or cuda:N"""
     amp: bool = True
     """bfloat16 autocast on CUDA (ignored on CPU)"""
+    env_backend: str = "reference"
+    """reference (a gymnasium vector of reference envs, see --vector-mode) or batched (the
+    batched engine, all envs stepped as arrays in this process: numpy on CPU, torch tensors on
+    the training device when that is a GPU; batched-numpy / batched-torch force one). Families
+    the engine does not support fall back to reference envs with a warning"""
+    bank_size: int = 1000
+    """batched backend: layouts per trap set in the engine's layout bank (built once and cached
+    in $BABYAIPP_BANK_DIR, default ~/.cache/babyaipp/banks)"""
     vector_mode: str = "auto"
-    """auto (async when num_envs > 1), async or sync"""
+    """reference backend only: auto (async when num_envs > 1), async or sync"""
     torch_threads: int = 1
     """torch CPU threads (0: torch's default); 1 leaves the other cores to the env workers and
     avoids OpenMP spin-waiting, which slowed updates 10x on a busy 2-core machine"""
@@ -112,6 +122,7 @@ class TrainConfig:
         """Raise ValueError naming the first bad value; fill ``run_name``; return self."""
         for name in (
             "num_envs",
+            "bank_size",
             "num_steps",
             "recurrence",
             "update_epochs",
@@ -130,6 +141,8 @@ class TrainConfig:
             )
         if self.vector_mode not in ("auto", "async", "sync"):
             raise ValueError(f"vector_mode={self.vector_mode!r}; valid: auto, async, sync")
+        if self.env_backend not in ENV_BACKENDS:
+            raise ValueError(f"env_backend={self.env_backend!r}; valid: {', '.join(ENV_BACKENDS)}")
         from babyaipp.agents.fusion import get_model_class
 
         get_model_class(self.model)

@@ -22,9 +22,15 @@ OBS_KEYS = ("image", "direction", "mission", "description")
 def obs_to_tensors(
     obs: dict[str, np.ndarray], device: torch.device | str
 ) -> dict[str, torch.Tensor]:
-    """A batched TokenizeText observation (numpy) as tensors on ``device`` (integer dtypes kept)."""
+    """A batched TokenizeText observation (numpy arrays, or tensors from the torch engine) as
+    tensors on ``device`` (integer dtypes kept; tensors already there are not copied)."""
     try:
-        return {key: torch.as_tensor(np.asarray(obs[key]), device=device) for key in OBS_KEYS}
+        return {
+            key: obs[key].to(device)
+            if torch.is_tensor(obs[key])
+            else torch.as_tensor(np.asarray(obs[key]), device=device)
+            for key in OBS_KEYS
+        }
     except KeyError as error:
         raise ValueError(
             f"observation lacks {error}; expected keys {OBS_KEYS} "

@@ -33,6 +33,7 @@ from babyaipp.agents.evaluate import heldout_env_id, run_episodes, tokenized
 from babyaipp.agents.model import ActorCritic, obs_to_tensors
 from babyaipp.agents.policy import TorchPolicy
 from babyaipp.agents.ppo import compute_gae, ppo_loss
+from babyaipp.engine.torch_env import FAILURE_NAMES, TorchBatchedEnv
 
 CSV_FIELDS = (
     "iteration", "frames", "time", "fps", "episodes", "return", "success", "trap", "length",
@@ -64,7 +65,26 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def make_envs(cfg: TrainConfig) -> gym.vector.VectorEnv:
+def make_envs(cfg: TrainConfig, device: torch.device | None = None) -> gym.vector.VectorEnv:
+    """The training envs: tokenised observations, NEXT_STEP autoreset, on either backend.
+
+    The batched backend runs the numpy engine on CPU and the torch engine on ``device`` when
+    that is a GPU, so that environment, policy and PPO all stay there.
+    """
+    if cfg.env_backend.startswith("batched"):  # the engine's observations are tokenised
+        on_gpu = device is not None and device.type != "cpu"
+        torch_engine = cfg.env_backend == "batched-torch" or (
+            cfg.env_backend == "batched" and on_gpu
+        )
+        engine = {"backend": "torch", "device": str(device or "cpu")} if torch_engine else {}
+        return gym.make_vec(
+            cfg.env_id,
+            cfg.num_envs,
+            vectorization_mode="vector_entry_point",
+            bank_size=cfg.bank_size,
+            **engine,
+            **cfg.env_kwargs,
+        )
     mode = cfg.vector_mode
     if mode == "auto":
         mode = "async" if cfg.num_envs > 1 else "sync"
@@ -75,6 +95,24 @@ def make_envs(cfg: TrainConfig) -> gym.vector.VectorEnv:
         wrappers=[tokenized],
         **cfg.env_kwargs,
     )
+
+
+def step_envs(envs: gym.vector.VectorEnv, action: torch.Tensor):
+    """``envs.step``: the torch engine takes the action tensor where it is, others numpy."""
+    if isinstance(envs, TorchBatchedEnv):
+        return envs.step(action)
+    return envs.step(action.cpu().numpy())
+
+
+def host_stats(reward, term, trunc, info: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """What the episode statistics need, as numpy (one copy per step from the torch engine,
+    whose ``failure`` info is a code into ``FAILURE_NAMES``)."""
+    if not torch.is_tensor(reward):
+        return reward, term, trunc, info
+
+    failure = np.array(FAILURE_NAMES, dtype=object)[info["failure"].cpu().numpy()]
+    host = {"success": info["success"].cpu().numpy(), "failure": failure}
+    return reward.cpu().numpy(), term.cpu().numpy(), trunc.cpu().numpy(), host
 
 
 def env_seed(seed: int, iteration: int) -> int:
@@ -132,7 +170,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     # TRY NOT TO MODIFY: seeding, envs, agent, optimizer
     torch.manual_seed(cfg.seed)
-    envs = make_envs(cfg)
+    envs = make_envs(cfg, device)
     agent = ActorCritic(
         envs.single_observation_space, envs.single_action_space, cfg.model, cfg.dim, cfg.memory
     )
@@ -231,10 +269,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                     next_obs, state, next_start
                 )
             actions[step], logprobs[step], values[step] = action, logprob, value
-            next_obs_np, reward, term, trunc, info = envs.step(action.cpu().numpy())
+            next_obs_np, reward, term, trunc, info = step_envs(envs, action)
             rewards[step] = torch.as_tensor(reward, device=device) * cfg.reward_scale
             terminated[step] = torch.as_tensor(term, device=device)
             truncated[step] = torch.as_tensor(trunc, device=device)
+            reward, term, trunc, info = host_stats(reward, term, trunc, info)
 
             # episode statistics (unscaled), on real steps only
             real = next_valid.cpu().numpy()

@@ -132,6 +132,7 @@ class DynamicsLevel:
         self.tiles: list[tuple[int, int, str]] = []
         self.rule_memory: dict = {}
         self._active_rules: list = []
+        self._obs_deferred = False
         # Counters for the benchmark's regeneration report.
         self.generation_stats = {"episodes": 0, "layout_rejections": 0, "placement_retries": 0}
 
@@ -191,7 +192,14 @@ class DynamicsLevel:
         colors = list(self.floor_map)
         traps = {c for c, p in self.floor_map.items() if p == "trap"}
         # Only traps can cut the agent off, so the check is built only when the map has one.
-        reachability = tile_placement.Reachability(self.grid, self.agent_pos) if traps else None
+        # LevelGen levels with ``unblocking`` may block a path with an object the agent moves.
+        reachability = (
+            tile_placement.Reachability(
+                self.grid, self.agent_pos, movable_walkable=getattr(self, "unblocking", False)
+            )
+            if traps
+            else None
+        )
         for _ in range(MAX_PLACEMENT_TRIES):
             if self.placement == "uniform":
                 tiles = tile_placement.place_uniform(cells, self.width, colors, self.density, rng)
@@ -199,6 +207,7 @@ class DynamicsLevel:
                 tiles = tile_placement.place_original(
                     cells, (self.height, self.width), self.floor_map, self._room_interiors(), rng
                 )
+            tiles = tile_placement.separate_colors(tiles, self.width)
             trap_cells = {(x, y) for x, y, c in tiles if c in traps}
             if not trap_cells or reachability.traps_keep_solvable(trap_cells):
                 tile_placement.put_tiles(self.grid, tiles)
@@ -262,14 +271,19 @@ class DynamicsLevel:
             success = False
         else:  # phase 3: the minigrid action and the mission check
             before = self.agent_pos
-            obs, reward, terminated, truncated, _ = super().step(ctx.action)
+            # The observation is built once, after the entry rules (a slide moves the agent):
+            # minigrid's own gen_obs call inside its step is skipped.
+            self._obs_deferred = True
+            try:
+                _, reward, terminated, truncated, _ = super().step(ctx.action)
+            finally:
+                self._obs_deferred = False
             success = terminated and reward > 0
             if ctx.action == Actions.forward and self.agent_pos != before:  # phase 4: entry rules
                 ctx.dir = self.agent_dir
                 ctx.enter(self.agent_pos, "move", self)
-                if ctx.pos != self.agent_pos:  # slid
-                    self.agent_pos = ctx.pos
-                    obs = self.gen_obs()
+                self.agent_pos = ctx.pos  # moved on by a slide
+            obs = self.gen_obs()
             if ctx.died:
                 reward, terminated, success = 0.0, True, False
 
@@ -286,6 +300,8 @@ class DynamicsLevel:
         return obs, float(reward), terminated, truncated, self._info(success, failure)
 
     def gen_obs(self):
+        if self._obs_deferred:
+            return None
         obs = super().gen_obs()
         obs["description"] = self.description
         return obs

@@ -65,6 +65,38 @@ def test_async_vector_envs(tmp_path):
     assert summary["frames"] == 16 and "eval_success" not in summary
 
 
+def test_batched_engine_backend(tmp_path, monkeypatch):
+    from babyaipp.agents.trainer import make_envs
+    from babyaipp.engine.numpy_env import NumpyBatchedEnv
+
+    monkeypatch.setenv("BABYAIPP_BANK_DIR", str(tmp_path / "banks"))
+    cfg = tiny(tmp_path, 2, run_name="batched", env_backend="batched", bank_size=4)
+    envs = make_envs(cfg)
+    assert isinstance(envs, NumpyBatchedEnv) and envs.num_envs == TINY["num_envs"]
+    envs.close()
+    summary = train(cfg)
+    assert summary["frames"] == 32 and 0.0 <= summary["eval_success"] <= 1.0
+    assert len(list((tmp_path / "banks").glob("GoToRedBall-*.npz"))) == 1
+    with pytest.raises(ValueError, match="env_backend='gpu'; valid: reference, batched, batc"):
+        tiny(tmp_path, 1, env_backend="gpu").validate()
+
+
+def test_torch_engine_backend(tmp_path, monkeypatch):
+    """The torch engine (what a GPU run uses), here on CPU: tensors all the way."""
+    from babyaipp.agents.trainer import make_envs
+    from babyaipp.engine.torch_env import TorchBatchedEnv
+
+    monkeypatch.setenv("BABYAIPP_BANK_DIR", str(tmp_path / "banks"))
+    cfg = tiny(tmp_path, 2, run_name="torch", env_backend="batched-torch", bank_size=4)
+    envs = make_envs(cfg, torch.device("cpu"))
+    assert isinstance(envs, TorchBatchedEnv)
+    envs.close()
+    summary = train(cfg)
+    assert summary["frames"] == 32
+    logged = rows(summary["run_dir"])
+    assert [int(r["iteration"]) for r in logged] == [1, 2]
+
+
 def test_resume_continues_from_the_checkpoint_deterministically(tmp_path):
     first = train(tiny(tmp_path, 2, run_name="first", model="film"))
     saved = load_checkpoint(first["checkpoint"])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import babyaipp
-from babyaipp.placement import FLOOR, OBJECT, Reachability, occupancy
+from babyaipp.placement import FLOOR, OBJECT, Reachability, occupancy, separate_colors
 from babyaipp.splits import draw_floor_map, has_held_out_pair
 
 FAMILIES = list(babyaipp.FAMILIES.values())
@@ -102,8 +102,51 @@ def test_traps_never_cut_off_an_object(env_id):
         _, info = env.reset(seed=seed)
         level = env.unwrapped
         traps = {(x, y) for x, y, c in level.tiles if info["floor_properties"][c] == "trap"}
-        check = Reachability(level.grid, level.agent_pos)
+        check = Reachability(
+            level.grid, level.agent_pos, movable_walkable=getattr(level, "unblocking", False)
+        )
         assert check.unreached(traps) <= check.unreached()
+
+
+@pytest.mark.parametrize("env_id", [s.env_id(split) for s in FAMILIES for split in s.splits])
+def test_tiles_of_different_colours_never_touch(env_id):
+    """So no slide off a slippery tile and no magic push can ever land in a trap."""
+    env = gym.make(env_id)
+    for seed in range(6):
+        env.reset(seed=seed)
+        level = env.unwrapped
+        color_at = {(x, y): c for x, y, c in level.tiles}
+        for (x, y), color in color_at.items():
+            for nx, ny in ((x + 1, y), (x, y + 1)):
+                assert color_at.get((nx, ny), color) == color, f"seed {seed}: {(x, y)}"
+
+
+def test_separate_colors_drops_the_later_of_two_touching_colours():
+    tiles = [(2, 1, "blue"), (1, 1, "green"), (1, 2, "blue"), (3, 3, "blue"), (2, 2, "blue")]
+    # visited in cell order: (1,1) green, (2,1) blue dropped, (1,2) blue dropped,
+    # (2,2) blue kept (its kept neighbours are none), (3,3) blue kept
+    assert separate_colors(tiles, width=5) == [(1, 1, "green"), (2, 2, "blue"), (3, 3, "blue")]
+    assert separate_colors(list(reversed(tiles)), width=5) == separate_colors(tiles, width=5)
+
+
+def test_reachability_moves_blockers_only_where_the_level_unblocks():
+    """A ball that blocks the way hides the box behind it; traps then cut the box off.
+
+    Without ``movable_walkable`` the box is unreached with or without the traps, so the check
+    would pass vacuously; with it, the agent may move the ball and the traps are caught.
+    """
+    from babyaipp.scenario import build_scenario
+
+    env = build_scenario(["WWWWWW", "W>R.BW", "WWWWWW"], {"blue": "trap"})
+    box = 4 + 1 * 6
+    traps = {(3, 1)}
+    blocked = Reachability(env.grid, env.agent_pos)
+    assert box in blocked.unreached()
+    assert blocked.traps_keep_solvable(traps)  # vacuous: the box was never reached
+    movable = Reachability(env.grid, env.agent_pos, movable_walkable=True)
+    assert movable.unreached() == set()
+    assert movable.unreached(traps) == {box}
+    assert not movable.traps_keep_solvable(traps)
 
 
 def test_dense_traps_force_a_regeneration():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from babyaipp.cli import main
@@ -22,6 +23,7 @@ from babyaipp.eval.leaderboard import (
     LeaderboardError,
     add_entry,
     load_entries,
+    normalised_scores,
     render,
     render_markdown,
     verify_entry,
@@ -81,6 +83,38 @@ def test_render_writes_the_table_and_a_png(board, suite):
     assert "leaderboard.png" in text
 
 
+def test_oracle_normalised_success(board, suite, tmp_path):
+    """0 = the random entry's mean success, 1 = the oracle's, per family."""
+    oracle_run = evaluate(
+        policy_from_spec("oracle"), suite, num_envs=NUM_ENVS, vectorization="sync", progress=False
+    )
+    oracle_file = write_results(oracle_run, tmp_path / "oracle.json")
+    add_entry(board, "oracle", [oracle_file], suite, model="oracle", frames=0, privileged=True)
+    random_entry, oracle_entry = load_entries(board, suite)[1], load_entries(board, suite)[0]
+    assert (random_entry.name, oracle_entry.name) == ("random", "oracle")
+    low = random_entry.scores("HeldOut").mean(axis=0)
+    high = oracle_entry.scores("HeldOut").mean(axis=0)
+    assert high[0] > low[0]
+    runs = random_entry.scores("HeldOut")
+    np.testing.assert_allclose(
+        normalised_scores(random_entry, random_entry, oracle_entry, "HeldOut"),
+        (runs - low) / (high - low),
+    )
+    assert normalised_scores(oracle_entry, random_entry, oracle_entry, "HeldOut").tolist() == [
+        [1.0]
+    ]
+    text = render_markdown(load_entries(board, suite), suite)
+    header = next(line for line in text.splitlines() if line.startswith("| #"))
+    assert "Normalised IQM" in header
+    rows = {
+        line.split(" | ")[1]: line.split(" | ") for line in text.splitlines() if "| 1 |" in line
+    }
+    column = header.split(" | ").index("Normalised IQM")
+    assert rows["random"][column] == "0.000" and rows["oracle"][column] == "1.000"
+    with pytest.raises(LeaderboardError, match="random does not beat oracle on HeldOut"):
+        normalised_scores(random_entry, oracle_entry, random_entry, "HeldOut")
+
+
 def test_verify_passes_on_an_honest_entry(board, suite):
     entry = verify_entry(board / "entries" / "random", suite)
     assert sorted(entry.runs) == ["seed0.json", "seed1.json"]
@@ -133,7 +167,10 @@ def test_entry_checks(board, suite, run_files):
         add_entry(board, "twice", [run_files[0], copy], suite, model="x", frames=0)
     assert not (board / "entries" / "twice").exists()  # nothing half-written
     with pytest.raises(LeaderboardError, match="1 run.*needs at least 2"):
-        add_entry(board, "single", run_files[:1], suite, model="x", frames=0)
+        add_entry(board, "single", run_files[:1], suite, model="x", frames=1000)
+    assert not (board / "entries" / "single").exists()
+    # an untrained policy has no training seeds to vary: one run is an entry
+    assert len(add_entry(board, "single", run_files[:1], suite, model="x", frames=0).runs) == 1
     other = make_suite("other", ["GoToRedBall"], ["Train", "HeldOut"], episodes=8)
     with pytest.raises(ValueError, match="results are for suite mini v1.*expected other v1"):
         add_entry(board, "elsewhere", run_files, other, model="x", frames=0)

@@ -18,7 +18,7 @@ from babyaipp.eval import (
     policy_kinds,
     register_policy_kind,
 )
-from babyaipp.eval.io import file_sha256
+from babyaipp.io import file_sha256
 from babyaipp.policy import Policy
 
 EPISODE_START = np.array([True, False, True])

@@ -94,10 +94,9 @@ def run_demos(args: argparse.Namespace) -> int:
 
 def run_probe(args: argparse.Namespace) -> int:
     import json
-    import os
-    import tempfile
     from pathlib import Path
 
+    from babyaipp.io import atomic_write_text
     from babyaipp.oracle.probe import format_probe, load_probe_policy, probe
 
     _check_env_id(args.env_id)
@@ -111,9 +110,6 @@ def run_probe(args: argparse.Namespace) -> int:
     print(format_probe(result))
     if args.json:
         path = Path(args.json)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w") as file:
-            json.dump(result, file, indent=1)
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(result, indent=1))
         print(f"wrote {path}")
     return 0

@@ -4,9 +4,12 @@
 calls :func:`make_vector_env`, which returns the numpy engine
 (:class:`~babyaipp.engine.numpy_env.NumpyBatchedEnv`) for the families it supports
 (:func:`backend_of`) and a ``SyncVectorEnv`` of :class:`babyaipp.TokenizeText`-wrapped reference
-envs for the others, so both give the same observation dict. See docs/engine.md.
+envs for the others, so both give the same observation dict. ``backend="torch"`` (with
+``device=``) gives :class:`~babyaipp.engine.torch_env.TorchBatchedEnv`, the same engine on
+torch tensors, for GPUs. See docs/engine.md.
 
-Importing this package imports numpy, gymnasium and minigrid only (never torch).
+Importing this package imports numpy, gymnasium and minigrid only; torch only when the torch
+backend is asked for.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ __all__ = [
     "make_vector_env",
 ]
 
-BACKENDS: tuple[str, ...] = ("auto", "numpy", "reference")
+BACKENDS: tuple[str, ...] = ("auto", "numpy", "torch", "reference")
 ENGINE_BASES: frozenset[str] = frozenset(
     {
         "minigrid.envs.babyai.goto:GoToRedBallNoDists",
@@ -88,12 +91,14 @@ def make_vector_env(
     bank_seed: int = 0,
     bank_dir: str | None = None,
     bank: LayoutBank | None = None,
+    device: str | None = None,
     **env_kwargs: Any,
 ):
     """The ``vector_entry_point`` of every babyaipp id (see the module docstring).
 
     ``backend``: ``"auto"`` (the engine where supported, else reference envs), ``"numpy"``
-    (the engine, or an error naming why it cannot) or ``"reference"``. ``bank_size`` layouts
+    (the engine, or an error naming why it cannot), ``"torch"`` (the engine on torch tensors on
+    ``device``, default ``"cpu"``; same errors) or ``"reference"``. ``bank_size`` layouts
     per trap set, ``bank_seed`` and ``bank_dir`` select the layout bank (built on first use,
     with a progress bar on stderr); ``bank`` passes one directly. Other kwargs are the env's
     (``text``, ``sentence_order``, ``withhold``, ``density``, ``max_steps``; others need
@@ -106,11 +111,13 @@ def make_vector_env(
 
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid: {list(BACKENDS)}")
+    if device is not None and backend != "torch":
+        raise ValueError(f"device={device!r} needs backend='torch', not {backend!r}")
     spec = _as_spec(family)
     env_kwargs.pop("max_episode_steps", None)  # gymnasium's; babyaipp levels use max_steps
     probe = TokenizeText(make_env(spec, split, **env_kwargs))  # validates kwargs, gives spaces
     reason = _unsupported_reason(spec, env_kwargs)
-    if backend == "numpy" and reason is not None:
+    if backend in ("numpy", "torch") and reason is not None:
         raise ValueError(f"backend={backend!r} cannot run {spec.name}: {reason}")
     if backend == "reference" or reason is not None:
         if backend == "auto" and spec.base in ENGINE_BASES:
@@ -125,6 +132,12 @@ def make_vector_env(
         bank = load_or_build(spec, bank_size, bank_seed, density, root=bank_dir)
     space = probe.observation_space
     probe.close()
+    if backend == "torch":
+        from babyaipp.engine.torch_env import TorchBatchedEnv
+
+        return TorchBatchedEnv(
+            num_envs, spec, split, bank, space, device=device or "cpu", **env_kwargs
+        )
     from babyaipp.engine.numpy_env import NumpyBatchedEnv
 
     return NumpyBatchedEnv(num_envs, spec, split, bank, space, **env_kwargs)

@@ -48,7 +48,6 @@ import itertools
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +56,7 @@ import numpy as np
 from babyaipp import vocab
 from babyaipp.catalog import FamilySpec
 from babyaipp.engine import codes
+from babyaipp.io import atomic_path
 from babyaipp.splits import allowed_properties
 
 BANK_FORMAT = 1
@@ -206,19 +206,12 @@ class LayoutBank:
     def save(self, path: str | Path) -> Path:
         """Write atomically (temp file in the same folder, then ``os.replace``)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"key": self.key, "verifier": self.verifier, "content_sha256": self.content_hash()}
         arrays = {name: getattr(self, name) for name in _ARRAYS}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(
-                    f, meta=np.array(json.dumps(meta)), missions=np.array(self.missions), **arrays
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(
+                f, meta=np.array(json.dumps(meta)), missions=np.array(self.missions), **arrays
+            )
         return path
 
     @classmethod

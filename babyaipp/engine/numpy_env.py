@@ -49,7 +49,7 @@ from babyaipp.engine.codes import (
     UNLOCKED,
     UNLOCKED_BY,
 )
-from babyaipp.engine.sampling import Episodes, EpisodeSampler
+from babyaipp.engine.sampling import Episodes, EpisodeSampler, EpisodeStream
 from babyaipp.engine.view import PAD, observe, view_offsets
 
 LEFT, RIGHT, FORWARD, PICKUP_ACT, DROP, TOGGLE, DONE = range(7)
@@ -137,7 +137,7 @@ class NumpyBatchedEnv(VectorEnv):
 
         k = spec.num_floor_colors
         self._num_slots = k
-        self._bucket_start, self._bucket_count = bank.bucket_table(k)
+        self._stream = EpisodeStream(self.sampler, bank, chunk=max(n, 256))
         _, h, w = bank.cells.shape
         self._h, self._w = h, w
         self._hp, self._wp = h + 2 * PAD, w + 2 * PAD
@@ -182,8 +182,6 @@ class NumpyBatchedEnv(VectorEnv):
             COLOR_TO_IDX[c] for c in (spec.fixed if split == "Fixed" else spec.floor_colors)
         ]
         self._was_reset = False
-        self._queue: tuple[Episodes, np.ndarray, np.ndarray] | None = None
-        self._queue_pos = 0
         # Bank arrays in the forms a reset copies.
         x, y, d = bank.agent.astype(np.int64).T
         self._bank_cell = (y + PAD) * self._wp + (x + PAD)
@@ -209,7 +207,7 @@ class NumpyBatchedEnv(VectorEnv):
                     f"seed={seed!r}: the batched engine takes one int seed for the whole batch"
                 )
             self._np_random, self._np_random_seed = seeding.np_random(int(seed))
-            self._queue = None
+            self._stream.restart()
         mask = np.ones(self.num_envs, dtype=bool)
         if options and "reset_mask" in options:
             mask = np.asarray(options["reset_mask"])
@@ -380,34 +378,8 @@ class NumpyBatchedEnv(VectorEnv):
         return a
 
     def _draw(self, r: int) -> tuple[Episodes, np.ndarray, np.ndarray]:
-        """The next ``r`` episodes (map, text, bank entry, description tokens).
-
-        Episodes are drawn ahead in chunks of at least ``max(num_envs, 256)`` (numpy's cost is
-        per call, not per row); the sequence is a deterministic function of the seed.
-        """
-        if self._queue is None or self._queue_pos + r > len(self._queue[0]):
-            rng = self.np_random
-            m = max(r, self.num_envs, 256)
-            eps = self.sampler.draw(rng, m)
-            count = self._bucket_count[eps.trap_mask]
-            if (count == 0).any():
-                missing = int(eps.trap_mask[count == 0][0])
-                raise RuntimeError(f"layout bank has no bucket for trap set {missing:#b}")
-            entry = self._bucket_start[eps.trap_mask] + (rng.random(m) * count).astype(np.int64)
-            fresh = (eps, entry, eps.description_tokens())
-            if self._queue is not None and self._queue_pos < len(self._queue[0]):
-                rest = slice(self._queue_pos, None)
-                old_eps, old_entry, old_tokens = self._queue
-                fresh = (
-                    old_eps.subset(rest).concat(eps),
-                    np.concatenate([old_entry[rest], entry]),
-                    np.concatenate([old_tokens[rest], fresh[2]]),
-                )
-            self._queue, self._queue_pos = fresh, 0
-        take = slice(self._queue_pos, self._queue_pos + r)
-        self._queue_pos += r
-        eps, entry, tokens = self._queue
-        return eps.subset(take), entry[take], tokens[take]
+        """The next ``r`` episodes (map, text, bank entry, description tokens)."""
+        return self._stream.take(self.np_random, r)
 
     def _reset_rows(self, rows: np.ndarray) -> None:
         """Start new episodes in ``rows``: draw maps and text, pick bank entries, load them."""

@@ -191,3 +191,55 @@ class EpisodeSampler:
             filler=filler,
             random_text=self.text == "random",
         )
+
+
+class EpisodeStream:
+    """The sequence of episodes a batched env consumes, a deterministic function of its seed.
+
+    Episodes are drawn ahead in chunks of ``chunk`` rows (numpy's cost is per call, not per
+    row): each chunk is :meth:`EpisodeSampler.draw` followed by the choice of a bank entry in
+    the bucket of each episode's trap set, both from the env's generator. The stream is the
+    concatenation of the chunks, so every backend that draws the same chunks in the same
+    order sees the same episodes.
+    """
+
+    def __init__(self, sampler: EpisodeSampler, bank, chunk: int):
+        self.sampler, self.chunk = sampler, int(chunk)
+        self._bucket_start, self._bucket_count = bank.bucket_table(sampler.k)
+        self._queue: tuple[Episodes, np.ndarray, np.ndarray] | None = None
+        self._pos = 0
+
+    def restart(self) -> None:
+        """Forget the episodes drawn ahead (after the generator is re-seeded)."""
+        self._queue, self._pos = None, 0
+
+    def next_chunk(self, rng: np.random.Generator) -> tuple[Episodes, np.ndarray, np.ndarray]:
+        """A fresh chunk: (episodes, bank entries, description tokens), ``chunk`` rows each."""
+        m = self.chunk
+        eps = self.sampler.draw(rng, m)
+        count = self._bucket_count[eps.trap_mask]
+        if (count == 0).any():
+            missing = int(eps.trap_mask[count == 0][0])
+            raise RuntimeError(f"layout bank has no bucket for trap set {missing:#b}")
+        entry = self._bucket_start[eps.trap_mask] + (rng.random(m) * count).astype(np.int64)
+        return eps, entry, eps.description_tokens()
+
+    def take(self, rng: np.random.Generator, r: int) -> tuple[Episodes, np.ndarray, np.ndarray]:
+        """The next ``r`` episodes of the stream (``r`` at most ``chunk``)."""
+        if r > self.chunk:
+            raise ValueError(f"cannot take {r} episodes at once; the chunk is {self.chunk}")
+        if self._queue is None or self._pos + r > len(self._queue[0]):
+            fresh = self.next_chunk(rng)
+            if self._queue is not None and self._pos < len(self._queue[0]):
+                rest = slice(self._pos, None)
+                old_eps, old_entry, old_tokens = self._queue
+                fresh = (
+                    old_eps.subset(rest).concat(fresh[0]),
+                    np.concatenate([old_entry[rest], fresh[1]]),
+                    np.concatenate([old_tokens[rest], fresh[2]]),
+                )
+            self._queue, self._pos = fresh, 0
+        take = slice(self._pos, self._pos + r)
+        self._pos += r
+        eps, entry, tokens = self._queue
+        return eps.subset(take), entry[take], tokens[take]

@@ -12,11 +12,15 @@ Layout (``leaderboard/`` at the repository root)::
 (true/false; they pick the category: privileged, else text-using or text-blind) and ``notes``.
 ``uses_text`` must match what the runs' policies say; an entry whose policy is privileged must
 say so. Every run must be on the board's suite; an entry has at least :data:`MIN_RUNS` runs
-with distinct policy specs (and checkpoints).
+with distinct policy specs (and checkpoints), except an untrained one (``frames`` 0: random,
+oracle), which has no training seeds to vary and may have a single run.
 
 The score is HeldOut success: IQM over runs × families, with a 95% stratified bootstrap
-interval (:func:`babyaipp.eval.metrics.score_aggregates`). :func:`verify_entry` re-plays every
-run from its policy spec and fails if any episode or aggregate differs.
+interval (:func:`babyaipp.eval.metrics.score_aggregates`). When the board has the reference
+entries :data:`FLOOR_ENTRY` and :data:`CEILING_ENTRY`, it also shows the oracle-normalised
+score (:func:`normalised_scores`: 0 = the random policy, 1 = the oracle, per family).
+:func:`verify_entry` re-plays every run from its policy spec and fails if any episode or
+aggregate differs.
 """
 
 from __future__ import annotations
@@ -29,14 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from babyaipp.eval.io import atomic_write_bytes, atomic_write_text
 from babyaipp.eval.metrics import score_aggregates
 from babyaipp.eval.results import diff, evaluate, load_results
 from babyaipp.eval.suites import Suite
+from babyaipp.io import atomic_write_bytes, atomic_write_text
 
 HEADLINE_SPLIT = "HeldOut"
 CATEGORIES = ("text-using", "text-blind", "privileged")
 MIN_RUNS = 2  # one run gives no interval across training seeds
+FLOOR_ENTRY, CEILING_ENTRY = "random", "oracle"  # normalised success: 0 and 1
 METADATA_FILE = "metadata.json"
 METADATA_KEYS = {
     "name": str,
@@ -129,10 +134,11 @@ def load_entry(path: str | Path, suite: Suite) -> Entry:
 
 
 def _check_consistency(entry: Entry) -> None:
-    if len(entry.runs) < MIN_RUNS:
+    untrained = entry.metadata["frames"] == 0
+    if len(entry.runs) < (1 if untrained else MIN_RUNS):
         raise LeaderboardError(
-            f"{entry.path}: {len(entry.runs)} run(s); an entry needs at least {MIN_RUNS} "
-            "(one results file per training seed)"
+            f"{entry.path}: {len(entry.runs)} run(s); a trained entry needs at least "
+            f"{MIN_RUNS} (one results file per training seed; only frames=0 allows one)"
         )
     specs, checkpoints = set(), set()
     for name, results in entry.runs.items():
@@ -169,6 +175,32 @@ def load_entries(root: str | Path, suite: Suite) -> list[Entry]:
     return [load_entry(p, suite) for p in sorted(folder.iterdir()) if p.is_dir()]
 
 
+def normalised_scores(entry: Entry, floor: Entry, ceiling: Entry, split: str) -> np.ndarray:
+    """(runs, families) success of ``entry`` rescaled per family so that the mean success of
+    ``floor`` is 0 and that of ``ceiling`` is 1 (above 1 beats the ceiling).
+
+    Raises LeaderboardError for a family where floor and ceiling score the same (no scale).
+    """
+    low, high = floor.scores(split).mean(axis=0), ceiling.scores(split).mean(axis=0)
+    flat = np.flatnonzero(high - low <= 0)
+    if flat.size:
+        families = [floor.runs[next(iter(floor.runs))]["suite"]["families"][i] for i in flat]
+        raise LeaderboardError(
+            f"{ceiling.name} does not beat {floor.name} on {split} in {families}: "
+            "normalised success is undefined there"
+        )
+    return (entry.scores(split) - low) / (high - low)
+
+
+def _normaliser(entries: list[Entry]):
+    """A function entry -> normalised HeldOut summary, or None without both references."""
+    by_name = {e.name: e for e in entries}
+    floor, ceiling = by_name.get(FLOOR_ENTRY), by_name.get(CEILING_ENTRY)
+    if floor is None or ceiling is None:
+        return None
+    return lambda entry: score_aggregates(normalised_scores(entry, floor, ceiling, HEADLINE_SPLIT))
+
+
 def _ci(summary: dict[str, Any], key: str) -> str:
     value, (low, high) = summary[key], summary[f"{key}_ci"]
     return f"{value:.3f} [{low:.3f}, {high:.3f}]"
@@ -197,6 +229,14 @@ def render_markdown(entries: list[Entry], suite: Suite, image: str | None = None
         "success over runs. Check an entry with `babyaipp leaderboard verify <entry>`.",
         "",
     ]
+    normaliser = _normaliser(entries)
+    if normaliser:
+        lines += [
+            f"Normalised IQM: {HEADLINE_SPLIT} success rescaled per family so that the "
+            f"`{FLOOR_ENTRY}` entry scores 0 and the `{CEILING_ENTRY}` entry (the privileged "
+            "planner that reads the description) scores 1, then the IQM over runs × families.",
+            "",
+        ]
     by_category = {c: [] for c in CATEGORIES}
     for entry, summary in ranked(entries):
         by_category[entry.category].append((entry, summary))
@@ -207,6 +247,7 @@ def render_markdown(entries: list[Entry], suite: Suite, image: str | None = None
         "Frames",
         "Runs",
         f"{HEADLINE_SPLIT} IQM [95% CI]",
+        *(["Normalised IQM"] if normaliser else []),
         "Train IQM",
         "Test IQM",
         "Gap",
@@ -231,6 +272,7 @@ def render_markdown(entries: list[Entry], suite: Suite, image: str | None = None
                 "—" if frames is None else f"{frames:,}",
                 str(summary["runs"]),
                 _ci(summary, "iqm"),
+                *([f"{normaliser(entry)['iqm']:.3f}"] if normaliser else []),
                 f"{entry.summary('Train')['iqm']:.3f}",
                 f"{entry.summary('Test')['iqm']:.3f}" if "Test" in suite.splits else "—",
                 f"{gap:+.3f}",

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from babyaipp.eval.io import file_sha256
+from babyaipp.io import file_sha256
 from babyaipp.policy import Policy
 
 NUM_ACTIONS = 7  # minigrid's actions

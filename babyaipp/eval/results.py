@@ -17,11 +17,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from babyaipp.eval.io import atomic_write_text
 from babyaipp.eval.metrics import run_aggregates
 from babyaipp.eval.policies import policy_record
 from babyaipp.eval.runner import run_suite
 from babyaipp.eval.suites import Suite, SuiteError, suite_from_dict
+from babyaipp.io import atomic_write_text
 from babyaipp.policy import Policy
 
 SCHEMA_VERSION = 1

@@ -211,6 +211,6 @@ def load_suite(name_or_path: str | Path) -> Suite:
 
 def write_suite(suite: Suite, path: str | Path) -> None:
     """Write ``suite`` as a suite file (atomically)."""
-    from babyaipp.eval.io import atomic_write_text
+    from babyaipp.io import atomic_write_text
 
     atomic_write_text(Path(path), json.dumps(suite.to_dict(), indent=2) + "\n")

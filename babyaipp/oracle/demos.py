@@ -40,11 +40,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
+
+from babyaipp.io import atomic_path
 
 FORMAT = "babyaipp-demos"
 FORMAT_VERSION = 1
@@ -146,14 +147,8 @@ def save(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
         raise ValueError(f"demonstrations file {str(path)!r} must end in .npz")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"directory {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez_compressed(file, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        np.savez_compressed(file, **arrays)
     return path
 
 

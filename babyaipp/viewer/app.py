@@ -7,12 +7,12 @@ Events become key names (:func:`key_name`), key names become commands
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pygame
 
+from babyaipp.io import atomic_path
 from babyaipp.viewer.draw import Layout, Painter
 from babyaipp.viewer.gif import Recorder, output_path
 from babyaipp.viewer.keys import command_for_key
@@ -108,10 +108,6 @@ def run_viewer(
 def save_png(surface: pygame.Surface, path: str | Path) -> Path:
     """Save ``surface`` as a PNG at ``path``, atomically."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-    try:
+    with atomic_path(path, suffix=".png") as tmp:  # pygame picks the format from the suffix
         pygame.image.save(surface, str(tmp))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from babyaipp.io import atomic_path
 
 # Frames shorter than this play at the GIF viewer's whim (many clamp 10 ms to 100 ms).
 MIN_FRAME_MS = 40
@@ -40,8 +41,7 @@ def write_gif(path: str | Path, frames: Sequence, durations_ms: int | Sequence[i
         durations_ms = [durations_ms] * len(images)
     if len(durations_ms) != len(images):
         raise ValueError(f"{len(durations_ms)} durations for {len(images)} frames")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         images[0].save(
             tmp,
             format="GIF",
@@ -50,9 +50,6 @@ def write_gif(path: str | Path, frames: Sequence, durations_ms: int | Sequence[i
             duration=[int(d) for d in durations_ms],
             loop=0,
         )
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
