@@ -147,7 +147,8 @@ def separate_colors(tiles: list[tuple[int, int, str]], width: int) -> list[tuple
     kept: dict[int, str] = {}
     for x, y, color in sorted(tiles, key=lambda t: t[0] + t[1] * width):
         i = x + y * width
-        if all(kept.get(j, color) == color for j in (i - 1, i + 1, i - width, i + width)):
+        # in cell order only the left and upper neighbours can have been kept already
+        if kept.get(i - 1, color) == color and kept.get(i - width, color) == color:
             kept[i] = color
     return [(i % width, i // width, color) for i, color in kept.items()]
 

@@ -177,16 +177,31 @@ def test_bad_arguments_are_named(red_ball_bank):
         make(0, bank=red_ball_bank)
     with pytest.raises(ValueError, match="one int seed"):
         make(2, bank=red_ball_bank).reset(seed=[1, 2])
-    with pytest.raises(ValueError, match="cannot run Unlock"):
-        make_vector_env(2, "Unlock", backend="numpy")
+    with pytest.raises(ValueError, match="cannot run GoToSeq"):
+        make_vector_env(2, "GoToSeq", backend="numpy")
+
+
+def test_levelgen_families_run_on_the_engine_only_with_single_instructions():
+    import dataclasses
+
+    from babyaipp.engine import _unsupported_reason
+
+    put_next = babyaipp.get_family("PutNext")
+    assert _unsupported_reason(put_next, {}) is None
+    sequences = dataclasses.replace(
+        put_next, base_kwargs={**put_next.base_kwargs, "instr_kinds": ["action", "seq"]}
+    )
+    assert "instr_kinds=['action', 'seq']" in _unsupported_reason(sequences, {})
+    with pytest.raises(ValueError, match="verifies single .* instructions only"):
+        make_vector_env(2, sequences, backend="numpy")
 
 
 def test_unsupported_families_fall_back_to_reference_envs():
-    assert backend_of("Unlock") == "reference" and backend_of("GoToSeq") == "reference"
+    assert backend_of("GoToSeq") == "reference"
     assert backend_of("GoToRedBall") == "batched"
     assert backend_of("GoToRedBall", placement="original") == "reference"
     envs = gym.make_vec(
-        "BabyAIPP-PickupLoc-Train-v0", num_envs=2, vectorization_mode="vector_entry_point"
+        "BabyAIPP-GoToSeq-Train-v0", num_envs=2, vectorization_mode="vector_entry_point"
     )
     assert isinstance(envs.unwrapped, gym.vector.SyncVectorEnv)
     obs, _ = envs.reset(seed=0)
@@ -305,7 +320,7 @@ def test_bank_commands(bank_dir, capsys):
     assert "32 layouts in 4 trap sets" in capsys.readouterr().out
     assert cli_main(["bank", "list", "--dir", str(bank_dir)]) == 0
     assert "family=GoToRedBall size=8" in capsys.readouterr().out
-    assert cli_main(["bank", "build", "Unlock", "--dir", str(bank_dir)]) == 2
+    assert cli_main(["bank", "build", "GoToSeq", "--dir", str(bank_dir)]) == 2
     assert "runs on reference envs" in capsys.readouterr().err
     assert (
         cli_main(
@@ -332,5 +347,5 @@ def test_list_shows_the_backend(capsys):
     assert cli_main(["list", "--family", "GoTo"]) == 0
     out = capsys.readouterr().out
     assert "backend" in out.splitlines()[0] and "batched" in out
-    assert cli_main(["list", "--family", "Unlock"]) == 0
+    assert cli_main(["list", "--family", "GoToSeq"]) == 0
     assert "reference" in capsys.readouterr().out

@@ -42,9 +42,14 @@ ENGINE_BASES: frozenset[str] = frozenset(
         "minigrid.envs.babyai.goto:GoTo",
         "babyaipp.base_levels:GoToRedBallMaze",
         "minigrid.envs.babyai.putnext:PutNextLocal",
+        "minigrid.envs.babyai.pickup:PickupLoc",
+        "minigrid.envs.babyai.unlock:Unlock",
     }
 )
-"""Base levels the engine reproduces (GoTo and PutNext instructions, unlocked doors)."""
+"""Base levels the engine reproduces (GoTo, PutNext, Pickup and Open instructions)."""
+LEVELGEN = "minigrid.envs.babyai.core.levelgen:LevelGen"
+# the single (action) instructions of a LevelGen level that the engine verifies
+_LEVELGEN_ACTIONS = frozenset({"goto", "putnext", "pickup", "open"})
 
 # kwargs the engine understands; any other env kwarg needs the reference envs.
 _ENGINE_ENV_KWARGS = frozenset({"text", "sentence_order", "withhold", "density", "max_steps"})
@@ -58,7 +63,15 @@ def backend_of(family: str | FamilySpec, **env_kwargs: Any) -> str:
 def _unsupported_reason(spec: FamilySpec, env_kwargs: Mapping[str, Any]) -> str | None:
     from babyaipp.dynamics import BUILTIN_PROPERTIES
 
-    if spec.base not in ENGINE_BASES:
+    if spec.base == LEVELGEN:
+        actions = spec.base_kwargs.get("action_kinds", ["goto", "open", "pickup", "putnext"])
+        kinds = spec.base_kwargs.get("instr_kinds", ["action", "and", "seq"])
+        if not set(actions) <= _LEVELGEN_ACTIONS or list(kinds) != ["action"]:
+            return (
+                f"LevelGen with action_kinds={actions} and instr_kinds={kinds}: the engine "
+                f"verifies single {sorted(_LEVELGEN_ACTIONS)} instructions only"
+            )
+    elif spec.base not in ENGINE_BASES:
         return f"base level {spec.base} is not one the engine reproduces"
     odd = sorted(p for p in spec.properties if p not in BUILTIN_PROPERTIES)
     if odd:
@@ -120,7 +133,7 @@ def make_vector_env(
     if backend in ("numpy", "torch") and reason is not None:
         raise ValueError(f"backend={backend!r} cannot run {spec.name}: {reason}")
     if backend == "reference" or reason is not None:
-        if backend == "auto" and spec.base in ENGINE_BASES:
+        if backend == "auto" and spec.base in ENGINE_BASES | {LEVELGEN}:
             warnings.warn(f"{spec.name}: using reference envs ({reason})", stacklevel=2)
         probe.close()
         return gym.vector.SyncVectorEnv(

@@ -62,7 +62,9 @@ from babyaipp.splits import allowed_properties
 BANK_FORMAT = 1
 DEFAULT_BANK_SIZE = 1000
 """Layouts per trap-set bucket when none is given (a family has 1 to 2**K buckets)."""
-GOTO, PUTNEXT = "goto", "putnext"
+GOTO, PUTNEXT, PICKUP, OPEN = "goto", "putnext", "pickup", "open"
+VERIFIERS: tuple[str, ...] = (GOTO, PUTNEXT, PICKUP, OPEN)
+"""The BabyAI instructions the engine verifies (a bank holds one kind)."""
 _ARRAYS = ("cells", "tags", "agent", "mission", "max_steps", "seeds", "trap_mask")
 # Modules whose source shapes layouts and tiles: a change there must select a new bank.
 _GENERATOR_MODULES = (
@@ -239,7 +241,7 @@ class LayoutBank:
 
 def encode_layout(env) -> dict:
     """One bank entry from a reference env right after ``reset`` (see :class:`LayoutBank`)."""
-    from minigrid.envs.babyai.core.verifier import GoToInstr, PutNextInstr
+    from minigrid.envs.babyai.core.verifier import GoToInstr, OpenInstr, PickupInstr, PutNextInstr
 
     if env.carrying is not None or env.agent_view_size != 7 or env.see_through_walls:
         raise BankError("the engine needs an empty-handed agent, a 7x7 view and occlusion")
@@ -258,6 +260,10 @@ def encode_layout(env) -> dict:
         verifier, tracked = GOTO, [(instrs.desc, 1)]
     elif isinstance(instrs, PutNextInstr):
         verifier, tracked = PUTNEXT, [(instrs.desc_fixed, 1), (instrs.desc_move, 2)]
+    elif isinstance(instrs, PickupInstr) and not instrs.strict:
+        verifier, tracked = PICKUP, [(instrs.desc, 1)]
+    elif isinstance(instrs, OpenInstr) and not instrs.strict:
+        verifier, tracked = OPEN, [(instrs.desc, 1)]
     else:
         raise BankError(f"the engine has no verifier for {type(instrs).__name__}")
     ids = {id(obj): i for i, obj in enumerate(env.grid.grid) if obj is not None}

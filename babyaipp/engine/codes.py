@@ -71,6 +71,8 @@ OPAQUE = _table(bool)
 """Blocks the view (not see_behind): walls, closed and locked doors; the codes >= 128."""
 PICKUP = _table(bool)
 """can_pickup: keys, balls, boxes."""
+OPEN_DOOR = _table(bool)
+"""An open door (what BabyAI's ``OpenInstr`` checks after a toggle)."""
 FLOOR_COLOR = _table(np.int64, NUM_COLORS)
 """Floor colour index, or NUM_COLORS for anything that is not a floor tile."""
 TOGGLED = np.arange(256, dtype=np.uint8)
@@ -86,6 +88,7 @@ for (_t, _c, _s), _k in _CODE_OF.items():
     PASSABLE[_k] = _t in (T_EMPTY, T_FLOOR) or (_t == T_DOOR and _s == OPEN)
     OPAQUE[_k] = _t == T_WALL or (_t == T_DOOR and _s != OPEN)
     PICKUP[_k] = _t in (T_KEY, T_BALL, T_BOX)
+    OPEN_DOOR[_k] = _t == T_DOOR and _s == OPEN
     if _t == T_FLOOR:
         FLOOR_COLOR[_k] = _c
     if _t == T_DOOR and _s == LOCKED:
@@ -97,7 +100,17 @@ for (_t, _c, _s), _k in _CODE_OF.items():
         TOGGLED[_k] = EMPTY
 assert all(OPAQUE[k] == (k >= OPAQUE_BIT) for k in _CODE_OF.values())
 
-for _table_ in (ENCODING, PASSABLE, OPAQUE, PICKUP, FLOOR_COLOR, TOGGLED, UNLOCKED_BY, UNLOCKED):
+for _table_ in (
+    ENCODING,
+    PASSABLE,
+    OPAQUE,
+    PICKUP,
+    OPEN_DOOR,
+    FLOOR_COLOR,
+    TOGGLED,
+    UNLOCKED_BY,
+    UNLOCKED,
+):
     _table_.setflags(write=False)
 
 

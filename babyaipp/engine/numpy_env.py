@@ -32,7 +32,9 @@ from minigrid.core.constants import COLOR_TO_IDX, IDX_TO_COLOR
 from babyaipp.catalog import FamilySpec
 from babyaipp.dynamics import BUILTIN_PROPERTIES
 from babyaipp.engine import codes
-from babyaipp.engine.bank import GOTO, PUTNEXT, LayoutBank
+from babyaipp.engine.bank import GOTO, VERIFIERS, LayoutBank
+from babyaipp.engine.bank import OPEN as OPEN_VERIFIER
+from babyaipp.engine.bank import PICKUP as PICKUP_VERIFIER
 from babyaipp.engine.codes import (
     EMPTY,
     FLIPLR,
@@ -120,8 +122,8 @@ class NumpyBatchedEnv(VectorEnv):
     ):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} must be a positive integer")
-        if bank.verifier not in (GOTO, PUTNEXT):
-            raise ValueError(f"unknown verifier kind {bank.verifier!r}; valid: {GOTO}, {PUTNEXT}")
+        if bank.verifier not in VERIFIERS:
+            raise ValueError(f"unknown verifier kind {bank.verifier!r}; valid: {VERIFIERS}")
         self.num_envs = n = int(num_envs)
         self.spec, self.split, self.bank = spec, split, bank
         self.text_mode, self.density, self.max_steps_override = text, density, max_steps
@@ -145,7 +147,7 @@ class NumpyBatchedEnv(VectorEnv):
         self._cells = c
         self._offsets = view_offsets(self._wp)
         self._delta = np.array([1, self._wp, -1, -self._wp])
-        self._goto = bank.verifier == GOTO
+        self._verifier = bank.verifier
         # A per-reset lookup turning a bank entry's slot codes into floor codes.
         self._slot_lut = np.arange(256, dtype=np.uint8)
 
@@ -302,7 +304,7 @@ class NumpyBatchedEnv(VectorEnv):
             tags[at[gone]] = 0
 
         # BabyAI's verifier (after the action, before any slide).
-        if self._goto:
+        if self._verifier == GOTO:
             # minigrid refreshes obj_poss on every drop action; it changes only if a tracked
             # object moved (picked up, dropped, toggled away) since the last refresh
             refresh = drop[self._goal_stale[drop]]
@@ -310,7 +312,15 @@ class NumpyBatchedEnv(VectorEnv):
                 self._goal[refresh] = (self._tags[refresh] & 1) != 0
                 self._goal_stale[refresh] = False
             success = self._goal.reshape(-1)[cell + self._delta[d]]
-        else:
+        elif self._verifier == PICKUP_VERIFIER:  # picked up, empty-handed, an object it names
+            success = np.zeros(n, dtype=bool)
+            success[pick] = (self._carry_tag[pick] & 1) != 0
+        elif self._verifier == OPEN_VERIFIER:  # toggled a door it names, which is now open
+            success = np.zeros(n, dtype=bool)
+            if len(toggle):
+                at = fwd[toggle]
+                success[toggle] = ((tags[at] & 1) != 0) & codes.OPEN_DOOR[g[at]]
+        else:  # PutNext: the object it moves dropped next to one it names as fixed
             success = np.zeros(n, dtype=bool)
             if len(dropped):
                 at = fwd[dropped]

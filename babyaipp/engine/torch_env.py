@@ -39,7 +39,9 @@ from gymnasium.vector.utils import batch_space
 
 from babyaipp.catalog import FamilySpec
 from babyaipp.engine import codes
-from babyaipp.engine.bank import GOTO, PUTNEXT, LayoutBank
+from babyaipp.engine.bank import GOTO, VERIFIERS, LayoutBank
+from babyaipp.engine.bank import OPEN as OPEN_VERIFIER
+from babyaipp.engine.bank import PICKUP as PICKUP_VERIFIER
 from babyaipp.engine.codes import EMPTY, FLIPLR, MAGIC, NONE, SLIPPERY, STICKY, TRAP
 from babyaipp.engine.numpy_env import (
     _ACTION_TABLE,
@@ -93,8 +95,8 @@ class TorchBatchedEnv(VectorEnv):
     ):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} must be a positive integer")
-        if bank.verifier not in (GOTO, PUTNEXT):
-            raise ValueError(f"unknown verifier kind {bank.verifier!r}; valid: {GOTO}, {PUTNEXT}")
+        if bank.verifier not in VERIFIERS:
+            raise ValueError(f"unknown verifier kind {bank.verifier!r}; valid: {VERIFIERS}")
         self.device = dev = torch.device(device)
         self.num_envs = n = int(num_envs)
         self.spec, self.split, self.bank = spec, split, bank
@@ -115,12 +117,13 @@ class TorchBatchedEnv(VectorEnv):
         self._h, self._w = h, w
         self._hp, self._wp = h + 2 * PAD, w + 2 * PAD
         c = self._hp * self._wp
-        self._goto = bank.verifier == GOTO
+        self._verifier = bank.verifier
         long = torch.int64
 
         # Lookup tables (codes.py, numpy_env.py, view.py) on the device.
         self._passable = _tensor(codes.PASSABLE, dev)
         self._pickup = _tensor(codes.PICKUP, dev)
+        self._open_door = _tensor(codes.OPEN_DOOR, dev)
         self._floor_color = _tensor(codes.FLOOR_COLOR, dev)
         self._toggled = _tensor(codes.TOGGLED, dev)
         self._unlocked_by = _tensor(codes.UNLOCKED_BY, dev)
@@ -272,13 +275,17 @@ class TorchBatchedEnv(VectorEnv):
         self._carry_tag = where(pick, tag_ahead, where(dropped, 0, dropped_tag))
 
         # BabyAI's verifier (after the action, before any slide).
-        if self._goto:
+        if self._verifier == GOTO:
             refresh = (a == DROP) & self._goal_stale
             fresh_goal = (self._tags & 1) != 0
             self._goal = where(refresh[:, None, None], fresh_goal, self._goal)
             self._goal_stale &= ~refresh
             success = self._goal.view(-1)[cell + self._delta[d]]
-        else:
+        elif self._verifier == PICKUP_VERIFIER:  # picked up, empty-handed, an object it names
+            success = pick & tracked
+        elif self._verifier == OPEN_VERIFIER:  # toggled a door it names, which is now open
+            success = toggled & tracked & self._open_door[g[fwd].long()]
+        else:  # PutNext: the object it moves dropped next to one it names as fixed
             wp = self._wp
             near = tags[fwd + 1] | tags[fwd - 1] | tags[fwd + wp] | tags[fwd - wp]
             success = dropped & ((dropped_tag & 2) != 0) & ((near & 1) != 0)
@@ -313,7 +320,8 @@ class TorchBatchedEnv(VectorEnv):
         terminated, truncated, success = terminated & keep, truncated & keep, success & keep
         failure = where(restart, F_NONE, failure)
         self._autoreset = terminated | truncated
-        return self._observe(), reward, terminated, truncated, self._infos(success, failure, self._true)
+        info = self._infos(success, failure, self._true)
+        return self._observe(), reward, terminated, truncated, info
 
     def close_extras(self, **kwargs: Any) -> None:
         pass
@@ -393,11 +401,10 @@ class TorchBatchedEnv(VectorEnv):
         m1, m3 = mask[:, None], mask[:, None, None]
 
         # The layout: bank cells, slot codes replaced by the floor code of the slot's colour.
-        cells = self._bank_cells[entry].long()  # (N, h, w)
-        slot = (cells - codes.SLOT_BASE).clamp(0, self._k - 1).view(self.num_envs, -1)
-        floors = self._floor_codes[colors.gather(1, slot)].view_as(cells)
-        is_slot = (cells >= codes.SLOT_BASE) & (cells < codes.SLOT_BASE + self._k)
-        layout = where(is_slot, floors, cells.to(torch.uint8))
+        layout = self._bank_cells[entry]  # (N, h, w) uint8, kept narrow: N can be 10^5
+        floors = self._floor_codes[colors]  # (N, K): the floor code of each slot
+        for slot in range(self._k):
+            layout = where(layout == codes.SLOT_BASE + slot, floors[:, slot, None, None], layout)
         inner = (slice(None), slice(PAD, PAD + self._h), slice(PAD, PAD + self._w))
         self._grid[inner] = where(m3, layout, self._grid[inner])
         bank_tags = self._bank_tags[entry]
