@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ import torch
 
 from babyaipp.agents.checkpoint import load_checkpoint, resolve_path, spaces_from_spec
 from babyaipp.agents.model import ActorCritic, obs_to_tensors
+from babyaipp.io import file_sha256
 
 
 class TorchPolicy:
@@ -101,14 +101,6 @@ class TorchPolicy:
             "value": value.cpu().numpy(),
             "attention": None if attention is None else attention.cpu().numpy().astype(np.int64),
         }
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def agent_from_checkpoint(payload: dict[str, Any]) -> ActorCritic:

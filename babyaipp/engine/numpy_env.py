@@ -24,17 +24,15 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import seeding
-from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
 from minigrid.core.constants import COLOR_TO_IDX, IDX_TO_COLOR
 
 from babyaipp.catalog import FamilySpec
 from babyaipp.dynamics import BUILTIN_PROPERTIES
 from babyaipp.engine import codes
-from babyaipp.engine.bank import GOTO, VERIFIERS, LayoutBank
+from babyaipp.engine.bank import GOTO, LayoutBank
 from babyaipp.engine.bank import OPEN as OPEN_VERIFIER
 from babyaipp.engine.bank import PICKUP as PICKUP_VERIFIER
+from babyaipp.engine.base import NUM_ACTIONS, BatchedEngine
 from babyaipp.engine.codes import (
     EMPTY,
     FLIPLR,
@@ -51,11 +49,10 @@ from babyaipp.engine.codes import (
     UNLOCKED,
     UNLOCKED_BY,
 )
-from babyaipp.engine.sampling import Episodes, EpisodeSampler, EpisodeStream
+from babyaipp.engine.sampling import Episodes
 from babyaipp.engine.view import PAD, observe, view_offsets
 
 LEFT, RIGHT, FORWARD, PICKUP_ACT, DROP, TOGGLE, DONE = range(7)
-NUM_ACTIONS = 7
 SWAP_LR = np.array([RIGHT, LEFT, FORWARD, PICKUP_ACT, DROP, TOGGLE, DONE])
 TURN = np.array([-1, 1, 0, 0, 0, 0, 0])
 STICKY_WAIT = 2  # babyaipp.dynamics.Sticky.WAIT
@@ -87,7 +84,7 @@ def _rule_tables() -> tuple[np.ndarray, np.ndarray]:
 _ACTION_TABLE, _TURN_TABLE = _rule_tables()
 
 
-class NumpyBatchedEnv(VectorEnv):
+class NumpyBatchedEnv(BatchedEngine):
     """``num_envs`` episodes of one family and split, stepped as arrays (numpy, CPU).
 
     Observations are those of the :class:`babyaipp.TokenizeText`-wrapped reference env,
@@ -104,8 +101,6 @@ class NumpyBatchedEnv(VectorEnv):
     ``gym.make_vec(id, num_envs, vectorization_mode="vector_entry_point")``.
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
-
     def __init__(
         self,
         num_envs: int,
@@ -113,41 +108,16 @@ class NumpyBatchedEnv(VectorEnv):
         split: str,
         bank: LayoutBank,
         single_observation_space: spaces.Dict,
-        *,
-        text: str = "full",
-        sentence_order: str = "shuffled",
-        withhold: int | None = None,
-        density: float | None = None,
-        max_steps: int | None = None,
+        **env_kwargs: Any,
     ):
-        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs={num_envs!r} must be a positive integer")
-        if bank.verifier not in VERIFIERS:
-            raise ValueError(f"unknown verifier kind {bank.verifier!r}; valid: {VERIFIERS}")
-        self.num_envs = n = int(num_envs)
-        self.spec, self.split, self.bank = spec, split, bank
-        self.text_mode, self.density, self.max_steps_override = text, density, max_steps
-        self.withhold = spec.withhold if withhold is None else int(withhold)
-        self.sampler = EpisodeSampler(spec, split, text, sentence_order, self.withhold)
-        self.render_mode = None
-        self.single_observation_space = single_observation_space
-        self.observation_space = batch_space(single_observation_space, n)
-        self.single_action_space = spaces.Discrete(NUM_ACTIONS)
-        self.action_space = batch_space(self.single_action_space, n)
-        self._np_random = None
-        self._np_random_seed = None
-
-        k = spec.num_floor_colors
-        self._num_slots = k
-        self._stream = EpisodeStream(self.sampler, bank, chunk=max(n, 256))
-        _, h, w = bank.cells.shape
-        self._h, self._w = h, w
-        self._hp, self._wp = h + 2 * PAD, w + 2 * PAD
+        """``env_kwargs``: ``text``, ``sentence_order``, ``withhold``, ``density``,
+        ``max_steps`` (see :class:`~babyaipp.engine.base.BatchedEngine`)."""
+        super().__init__(num_envs, spec, split, bank, single_observation_space, **env_kwargs)
+        n = self.num_envs
         c = self._hp * self._wp
         self._cells = c
         self._offsets = view_offsets(self._wp)
         self._delta = np.array([1, self._wp, -1, -self._wp])
-        self._verifier = bank.verifier
         # A per-reset lookup turning a bank entry's slot codes into floor codes.
         self._slot_lut = np.arange(256, dtype=np.uint8)
 
@@ -183,18 +153,13 @@ class NumpyBatchedEnv(VectorEnv):
         self._info_colors = [
             COLOR_TO_IDX[c] for c in (spec.fixed if split == "Fixed" else spec.floor_colors)
         ]
-        self._was_reset = False
         # Bank arrays in the forms a reset copies.
         x, y, d = bank.agent.astype(np.int64).T
         self._bank_cell = (y + PAD) * self._wp + (x + PAD)
         self._bank_dir = d
         self._bank_goal = (bank.tags & 1) != 0
         self._bank_mission = bank.mission
-        self._bank_max_steps = (
-            bank.max_steps.astype(np.int64)
-            if max_steps is None
-            else np.full(len(bank.seeds), max_steps, dtype=np.int64)
-        )
+        self._bank_max_steps = self._entry_max_steps()
         # floor_properties info: one object array per colour, updated at resets.
         self._floor_values = {c: np.full(n, None, dtype=object) for c in self._info_colors}
         self._floor_order: list[int] = []
@@ -203,13 +168,7 @@ class NumpyBatchedEnv(VectorEnv):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Reset every env (or those in ``options["reset_mask"]``); ``seed`` seeds the batch."""
-        if seed is not None:
-            if not isinstance(seed, (int, np.integer)):
-                raise ValueError(
-                    f"seed={seed!r}: the batched engine takes one int seed for the whole batch"
-                )
-            self._np_random, self._np_random_seed = seeding.np_random(int(seed))
-            self._stream.restart()
+        self._reseed(seed)
         mask = np.ones(self.num_envs, dtype=bool)
         if options and "reset_mask" in options:
             mask = np.asarray(options["reset_mask"])
@@ -368,9 +327,6 @@ class NumpyBatchedEnv(VectorEnv):
         self._autoreset = terminated | truncated
         obs = self._observe()
         return obs, reward, terminated, truncated, self._infos(success, failure)
-
-    def close_extras(self, **kwargs: Any) -> None:
-        pass
 
     # -- internals ----------------------------------------------------------------------------
 

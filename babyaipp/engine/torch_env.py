@@ -33,15 +33,13 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
-from gymnasium.utils import seeding
-from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
 
 from babyaipp.catalog import FamilySpec
 from babyaipp.engine import codes
-from babyaipp.engine.bank import GOTO, VERIFIERS, LayoutBank
+from babyaipp.engine.bank import GOTO, LayoutBank
 from babyaipp.engine.bank import OPEN as OPEN_VERIFIER
 from babyaipp.engine.bank import PICKUP as PICKUP_VERIFIER
+from babyaipp.engine.base import BatchedEngine
 from babyaipp.engine.codes import EMPTY, FLIPLR, MAGIC, NONE, SLIPPERY, STICKY, TRAP
 from babyaipp.engine.numpy_env import (
     _ACTION_TABLE,
@@ -54,7 +52,6 @@ from babyaipp.engine.numpy_env import (
     STICKY_WAIT,
     TOGGLE,
 )
-from babyaipp.engine.sampling import EpisodeSampler, EpisodeStream
 from babyaipp.engine.view import AGENT_I, AGENT_J, PAD, VIEW, view_offsets, visibility_table
 
 FAILURE_NAMES: tuple[str | None, ...] = (None, "trap", "mission", "timeout")
@@ -69,14 +66,12 @@ def _tensor(array: np.ndarray, device: torch.device, dtype: torch.dtype | None =
     return torch.tensor(np.asarray(array), device=device, dtype=dtype)  # a copy
 
 
-class TorchBatchedEnv(VectorEnv):
+class TorchBatchedEnv(BatchedEngine):
     """``num_envs`` episodes of one family and split, stepped as torch tensors on ``device``.
 
     Arguments as :class:`~babyaipp.engine.numpy_env.NumpyBatchedEnv`, plus ``device``. See the
     module docstring for the outputs and for how steps stay free of host synchronisation.
     """
-
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
     def __init__(
         self,
@@ -87,37 +82,12 @@ class TorchBatchedEnv(VectorEnv):
         single_observation_space: spaces.Dict,
         *,
         device: str | torch.device = "cpu",
-        text: str = "full",
-        sentence_order: str = "shuffled",
-        withhold: int | None = None,
-        density: float | None = None,
-        max_steps: int | None = None,
+        **env_kwargs: Any,
     ):
-        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs={num_envs!r} must be a positive integer")
-        if bank.verifier not in VERIFIERS:
-            raise ValueError(f"unknown verifier kind {bank.verifier!r}; valid: {VERIFIERS}")
+        super().__init__(num_envs, spec, split, bank, single_observation_space, **env_kwargs)
         self.device = dev = torch.device(device)
-        self.num_envs = n = int(num_envs)
-        self.spec, self.split, self.bank = spec, split, bank
-        self.text_mode, self.density = text, density
-        self.withhold = spec.withhold if withhold is None else int(withhold)
-        sampler = EpisodeSampler(spec, split, text, sentence_order, self.withhold)
-        self._stream = EpisodeStream(sampler, bank, chunk=max(n, 256))
-        self.render_mode = None
-        self.single_observation_space = single_observation_space
-        self.observation_space = batch_space(single_observation_space, n)
-        self.single_action_space = spaces.Discrete(NUM_ACTIONS)
-        self.action_space = batch_space(self.single_action_space, n)
-        self._np_random = None
-        self._np_random_seed = None
-
-        self._k = spec.num_floor_colors
-        _, h, w = bank.cells.shape
-        self._h, self._w = h, w
-        self._hp, self._wp = h + 2 * PAD, w + 2 * PAD
+        n, self._k = self.num_envs, self._num_slots
         c = self._hp * self._wp
-        self._verifier = bank.verifier
         long = torch.int64
 
         # Lookup tables (codes.py, numpy_env.py, view.py) on the device.
@@ -145,8 +115,7 @@ class TorchBatchedEnv(VectorEnv):
         self._bank_cell = _tensor((y + PAD) * self._wp + (x + PAD), dev)
         self._bank_dir = _tensor(d, dev)
         self._bank_mission = _tensor(bank.mission, dev)
-        steps = bank.max_steps if max_steps is None else np.full(len(bank.seeds), max_steps)
-        self._bank_max_steps = _tensor(steps.astype(np.int64), dev)
+        self._bank_max_steps = _tensor(self._entry_max_steps(), dev)
 
         # State, as numpy_env (grids padded with walls, positions flat indices).
         self._grid = torch.full((n, self._hp, self._wp), codes.WALL, dtype=torch.uint8, device=dev)
@@ -178,19 +147,12 @@ class TorchBatchedEnv(VectorEnv):
         self._pool_offset = 0  # stream index of pool row 0
         self._pool_read = torch.zeros((), dtype=long, device=dev)  # next unread pool row
         self._steps_since_check = 0
-        self._was_reset = False
 
     # -- gymnasium API ------------------------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Reset every env (or those in ``options["reset_mask"]``); ``seed`` seeds the batch."""
-        if seed is not None:
-            if not isinstance(seed, (int, np.integer)):
-                raise ValueError(
-                    f"seed={seed!r}: the batched engine takes one int seed for the whole batch"
-                )
-            self._np_random, self._np_random_seed = seeding.np_random(int(seed))
-            self._stream.restart()
+        if self._reseed(seed):
             self._pool, self._host_chunks, self._pool_offset = {}, [], 0
             self._pool_read.zero_()
             self._slot_env.zero_()
@@ -322,9 +284,6 @@ class TorchBatchedEnv(VectorEnv):
         self._autoreset = terminated | truncated
         info = self._infos(success, failure, self._true)
         return self._observe(), reward, terminated, truncated, info
-
-    def close_extras(self, **kwargs: Any) -> None:
-        pass
 
     # -- internals ----------------------------------------------------------------------------
 
