@@ -10,6 +10,9 @@ SB3's PPO has no memory, so ours runs twice: with its LSTM (the default agent) a
 same network as SB3's). Rounds alternate the trainers so that a busy machine slows all alike;
 the script prints each round's frames/s and the median ratios. Wall-clock includes building
 the envs and the model. torch uses one thread in both (see TrainConfig.torch_threads).
+``--env-backend batched`` runs ours on the batched engine instead (same episodes' rules, tested
+identical to the reference envs; SB3 keeps its SubprocVecEnv of reference envs), which is what
+a babyaipp user would run: ``python benchmarks/train_speed.py --num-envs 8 --env-backend batched``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def ours(args, memory: bool, run_dir: str) -> float:
         update_epochs=args.epochs,
         num_minibatches=args.minibatches,
         vector_mode=args.vector_mode,
+        env_backend=args.env_backend,
         eval_env_id="none",
         checkpoint_interval=10**9,  # one checkpoint at the end, as SB3 saves none: ~ms
         progress=False,
@@ -91,9 +95,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--minibatches", type=int, default=4)
     parser.add_argument("--vector-mode", choices=("async", "sync"), default="async")
+    parser.add_argument("--env-backend", choices=("reference", "batched"), default="reference")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.env_backend == "batched":  # build the layout bank before any timing
+        gym.make_vec(args.env_id, 1, vectorization_mode="vector_entry_point").close()
 
     results: dict[str, list[float]] = {"ours (LSTM)": [], "ours (no memory)": [], "sb3": []}
     with tempfile.TemporaryDirectory() as run_dir:
@@ -107,7 +114,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             )
     medians = {name: statistics.median(fps) for name, fps in results.items()}
     print(
-        f"{args.env_id}, {args.model} dim {args.dim}, {args.num_envs} {args.vector_mode} envs, "
+        f"{args.env_id}, {args.model} dim {args.dim}, {args.num_envs} envs "
+        f"(ours: {args.env_backend}, {args.vector_mode}; SB3: {args.vector_mode}), "
         f"{args.frames} frames per run, median of {args.rounds} rounds:"
     )
     for name in ("ours (LSTM)", "ours (no memory)"):
