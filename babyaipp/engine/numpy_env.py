@@ -118,8 +118,6 @@ class NumpyBatchedEnv(BatchedEngine):
         self._cells = c
         self._offsets = view_offsets(self._wp)
         self._delta = np.array([1, self._wp, -1, -self._wp])
-        # A per-reset lookup turning a bank entry's slot codes into floor codes.
-        self._slot_lut = np.arange(256, dtype=np.uint8)
 
         # State. Grids are (N, Hp, Wp); the padding is wall forever (nothing can change a wall).
         self._grid = np.full((n, self._hp, self._wp), codes.WALL, dtype=np.uint8)
@@ -351,11 +349,13 @@ class NumpyBatchedEnv(BatchedEngine):
         """Start new episodes in ``rows``: draw maps and text, pick bank entries, load them."""
         r = len(rows)
         eps, entry, tokens = self._draw(r)
-        lut = np.broadcast_to(self._slot_lut, (r, 256)).copy()
-        lut[:, codes.SLOT_BASE : codes.SLOT_BASE + self._num_slots] = codes.FLOOR_CODES[eps.colors]
-        cells = self.bank.cells[entry].reshape(r, -1)
+        layout = self.bank.cells[entry]  # (r, h, w); slot k -> the floor of the k-th colour
+        floors = codes.FLOOR_CODES[eps.colors]
+        for slot in range(self._num_slots):
+            is_slot = layout == codes.SLOT_BASE + slot
+            layout[is_slot] = np.broadcast_to(floors[:, slot, None, None], layout.shape)[is_slot]
         inner = (rows, slice(PAD, PAD + self._h), slice(PAD, PAD + self._w))
-        self._grid[inner] = np.take_along_axis(lut, cells, axis=1).reshape(r, self._h, self._w)
+        self._grid[inner] = layout
         self._tags[inner] = self.bank.tags[entry]
         self._goal[inner] = self._bank_goal[entry]
         self._goal_stale[rows] = False
@@ -368,12 +368,12 @@ class NumpyBatchedEnv(BatchedEngine):
         self._magic_count[rows] = 0
         self._steps[rows] = 0
         self._max_steps[rows] = self._bank_max_steps[entry]
+        row = np.arange(r)[:, None]
         props = np.full((r, codes.NUM_COLORS + 1), NONE, dtype=np.int64)
-        np.put_along_axis(props, eps.colors, eps.props, axis=1)
+        props[row, eps.colors] = eps.props
         self._props[rows] = props
         by_code = np.full((r, 256), NONE, dtype=np.int8)
-        floor_codes = codes.FLOOR_CODES[eps.colors].astype(np.int64)
-        np.put_along_axis(by_code, floor_codes, eps.props, axis=1)
+        by_code[row, floors] = eps.props
         self._prop_of_code[rows] = by_code
         self._mission[rows] = self._bank_mission[entry]
         self._description[rows] = tokens
