@@ -177,11 +177,11 @@ def test_bad_arguments_are_named(red_ball_bank):
         make(0, bank=red_ball_bank)
     with pytest.raises(ValueError, match="one int seed"):
         make(2, bank=red_ball_bank).reset(seed=[1, 2])
-    with pytest.raises(ValueError, match="cannot run GoToSeq"):
-        make_vector_env(2, "GoToSeq", backend="numpy")
+    with pytest.raises(ValueError, match="cannot run GoToRedBall: placement='original'"):
+        make_vector_env(2, "GoToRedBall", backend="numpy", placement="original")
 
 
-def test_levelgen_families_run_on_the_engine_only_with_single_instructions():
+def test_levelgen_families_run_on_the_engine_with_what_it_verifies():
     import dataclasses
 
     from babyaipp.engine import _unsupported_reason
@@ -192,18 +192,60 @@ def test_levelgen_families_run_on_the_engine_only_with_single_instructions():
         put_next, base_kwargs={**put_next.base_kwargs, "instr_kinds": ["action", "seq"]}
     )
     assert "instr_kinds=['action', 'seq']" in _unsupported_reason(sequences, {})
-    with pytest.raises(ValueError, match="verifies single .* instructions only"):
+    with pytest.raises(ValueError, match="sequences of go-tos only"):
         make_vector_env(2, sequences, backend="numpy")
 
 
-def test_unsupported_families_fall_back_to_reference_envs():
-    assert backend_of("GoToSeq") == "reference"
+@pytest.fixture
+def uncovered(monkeypatch):
+    """GoToSeq as a family the engine does not cover (every built-in family is covered)."""
+    import babyaipp.engine as engine
+
+    base = babyaipp.get_family("GoToSeq").base
+    monkeypatch.setattr(engine, "ENGINE_BASES", engine.ENGINE_BASES - {base})
+    return "GoToSeq"
+
+
+def test_goto_sequences_become_two_groups_of_go_tos():
+    from minigrid.envs.babyai.core.verifier import (
+        AfterInstr,
+        AndInstr,
+        BeforeInstr,
+        GoToInstr,
+        ObjDesc,
+        PickupInstr,
+    )
+
+    from babyaipp.engine.bank import goto_program
+
+    def go():
+        return GoToInstr(ObjDesc("ball", "red"))
+
+    assert goto_program(go())[1] == (1, 0)
+    assert goto_program(AndInstr(go(), go()))[1] == (3, 0)
+    assert goto_program(BeforeInstr(go(), AndInstr(go(), go())))[1] == (1, 6)
+    assert goto_program(AfterInstr(go(), AndInstr(go(), go())))[1] == (6, 1)
+    leaves, groups = goto_program(AfterInstr(AndInstr(go(), go()), AndInstr(go(), go())))
+    assert len(leaves) == 4 and groups == (12, 3)
+    assert goto_program(PickupInstr(ObjDesc("ball", "red"))) is None
+    assert goto_program(BeforeInstr(go(), PickupInstr(ObjDesc("ball", "red")))) is None
+
+
+def test_unsupported_families_fall_back_to_reference_envs(uncovered):
+    assert backend_of(uncovered) == "reference"
     assert backend_of("GoToRedBall") == "batched"
     assert backend_of("GoToRedBall", placement="original") == "reference"
     envs = gym.make_vec(
         "BabyAIPP-GoToSeq-Train-v0", num_envs=2, vectorization_mode="vector_entry_point"
     )
     assert isinstance(envs.unwrapped, gym.vector.SyncVectorEnv)
+    with pytest.warns(UserWarning, match="GoToRedBall: using reference envs .placement='orig"):
+        gym.make_vec(
+            "BabyAIPP-GoToRedBall-Train-v0",
+            2,
+            vectorization_mode="vector_entry_point",
+            placement="original",
+        ).close()
     obs, _ = envs.reset(seed=0)
     assert obs["mission"].shape == (2, 48) and obs["description"].shape == (2, 6, 4)
     envs.close()
@@ -312,7 +354,7 @@ def test_maps_and_text_are_drawn_like_the_reference(family, split, text, order, 
 # -- CLI ---------------------------------------------------------------------------------------
 
 
-def test_bank_commands(bank_dir, capsys):
+def test_bank_commands(bank_dir, capsys, uncovered):
     assert (
         cli_main(["bank", "build", "GoToRedBall", "--size", "8", "--dir", str(bank_dir), "--quiet"])
         == 0
@@ -343,7 +385,7 @@ def test_bank_commands(bank_dir, capsys):
     assert "identical over 120 steps" in capsys.readouterr().out
 
 
-def test_list_shows_the_backend(capsys):
+def test_list_shows_the_backend(capsys, uncovered):
     assert cli_main(["list", "--family", "GoTo"]) == 0
     out = capsys.readouterr().out
     assert "backend" in out.splitlines()[0] and "batched" in out

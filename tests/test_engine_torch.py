@@ -141,5 +141,5 @@ def test_torch_engine_errors(banks):
         env.step(torch.zeros(2, dtype=torch.int64))
     with pytest.raises(ValueError, match="device='cpu' needs backend='torch', not 'numpy'"):
         make_vector_env(2, "GoToRedBall", backend="numpy", device="cpu")
-    with pytest.raises(ValueError, match="backend='torch' cannot run GoToSeq"):
-        make_vector_env(2, "GoToSeq", backend="torch")
+    with pytest.raises(ValueError, match="backend='torch' cannot run GoToRedBall: placement="):
+        make_vector_env(2, "GoToRedBall", backend="torch", placement="original")

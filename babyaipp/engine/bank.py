@@ -59,13 +59,14 @@ from babyaipp.engine import codes
 from babyaipp.io import atomic_path
 from babyaipp.splits import allowed_properties
 
-BANK_FORMAT = 1
+BANK_FORMAT = 2
 DEFAULT_BANK_SIZE = 1000
 """Layouts per trap-set bucket when none is given (a family has 1 to 2**K buckets)."""
 GOTO, PUTNEXT, PICKUP, OPEN = "goto", "putnext", "pickup", "open"
 VERIFIERS: tuple[str, ...] = (GOTO, PUTNEXT, PICKUP, OPEN)
+GOTO_BITS = 0x0F  # tag bits of the (up to 4) go-tos of a GoTo instruction or sequence
 """The BabyAI instructions the engine verifies (a bank holds one kind)."""
-_ARRAYS = ("cells", "tags", "agent", "mission", "max_steps", "seeds", "trap_mask")
+_ARRAYS = ("cells", "tags", "agent", "mission", "max_steps", "seeds", "trap_mask", "program")
 # Modules whose source shapes layouts and tiles: a change there must select a new bank.
 _GENERATOR_MODULES = (
     "babyaipp.env",
@@ -163,8 +164,13 @@ class LayoutBank:
     """A bank in memory. Entries are sorted by trap set; arrays are indexed by entry.
 
     - ``cells`` (B, H, W) uint8 engine codes, floor tiles as ``SLOT_BASE + slot``;
-    - ``tags`` (B, H, W) uint8: bit 0 marks the objects the instruction's (fixed) description
-      tracks, bit 1 the objects to move (PutNext);
+    - ``tags`` (B, H, W) uint8: which objects the instruction tracks. GoTo: bit k marks the
+      objects of the k-th go-to of the instruction (sequences have up to 4); PutNext: bit 0 the
+      fixed objects, bit 1 the objects to move; Pickup and Open: bit 0;
+    - ``program`` (B, 2) uint8, GoTo only: the go-tos (bits, as in ``tags``) to complete
+      first, in any order, then the ones to complete second (0: none). ``go to X`` is
+      ``[1, 0]``; ``X and Y`` is ``[3, 0]``; ``X, then Y and Z`` and ``Y and Z after you X`` are
+      ``[1, 6]``;
     - ``agent`` (B, 3) int16: start x, y, heading; ``mission`` (B, 48) uint8 token ids;
       ``max_steps`` (B,) int32; ``seeds`` (B,) int64 the reference reset seed of each entry;
       ``trap_mask`` (B,) int64 the entry's bucket.
@@ -180,6 +186,7 @@ class LayoutBank:
     max_steps: np.ndarray
     seeds: np.ndarray
     trap_mask: np.ndarray
+    program: np.ndarray
 
     @property
     def size(self) -> int:
@@ -239,9 +246,39 @@ class LayoutBank:
         return bank
 
 
+def goto_program(instrs) -> tuple[list, tuple[int, int]] | None:
+    """A go-to instruction or sequence as (its go-to leaves, the two groups of leaf bits).
+
+    BabyAI's sequences (``AndInstr``, ``BeforeInstr``, ``AfterInstr`` of go-tos) complete a
+    first group of go-tos in any order, each latched when it succeeds, then a second group,
+    checked from the step the first completes (see ``LayoutBank.program``). None when
+    ``instrs`` is anything else (another action, or a sequence with one).
+    """
+    from minigrid.envs.babyai.core.verifier import AfterInstr, AndInstr, BeforeInstr, GoToInstr
+
+    leaves: list = []
+
+    def group(instr) -> int | None:
+        if isinstance(instr, GoToInstr):
+            leaves.append(instr)
+            return 1 << (len(leaves) - 1)
+        if isinstance(instr, AndInstr) and not instr.strict:
+            a, b = group(instr.instr_a), group(instr.instr_b)
+            return None if a is None or b is None else a | b
+        return None
+
+    if isinstance(instrs, (BeforeInstr, AfterInstr)) and not instrs.strict:
+        a, b = group(instrs.instr_a), group(instrs.instr_b)
+        if a is None or b is None:
+            return None
+        return leaves, ((a, b) if isinstance(instrs, BeforeInstr) else (b, a))
+    first = group(instrs)
+    return None if first is None else (leaves, (first, 0))
+
+
 def encode_layout(env) -> dict:
     """One bank entry from a reference env right after ``reset`` (see :class:`LayoutBank`)."""
-    from minigrid.envs.babyai.core.verifier import GoToInstr, OpenInstr, PickupInstr, PutNextInstr
+    from minigrid.envs.babyai.core.verifier import OpenInstr, PickupInstr, PutNextInstr
 
     if env.carrying is not None or env.agent_view_size != 7 or env.see_through_walls:
         raise BankError("the engine needs an empty-handed agent, a 7x7 view and occlusion")
@@ -256,8 +293,11 @@ def encode_layout(env) -> dict:
         )
     tags = np.zeros(w * h, dtype=np.uint8)
     instrs = env.instrs
-    if isinstance(instrs, GoToInstr):
-        verifier, tracked = GOTO, [(instrs.desc, 1)]
+    program = np.zeros(2, dtype=np.uint8)
+    goto = goto_program(instrs)
+    if goto is not None:
+        verifier, (leaves, program[:]) = GOTO, goto
+        tracked = [(leaf.desc, 1 << k) for k, leaf in enumerate(leaves)]
     elif isinstance(instrs, PutNextInstr):
         verifier, tracked = PUTNEXT, [(instrs.desc_fixed, 1), (instrs.desc_move, 2)]
     elif isinstance(instrs, PickupInstr) and not instrs.strict:
@@ -278,6 +318,7 @@ def encode_layout(env) -> dict:
         "agent": np.array([*env.agent_pos, env.agent_dir], dtype=np.int16),
         "mission": vocab.encode_padded(env.mission).astype(np.uint8),
         "max_steps": env.max_steps,
+        "program": program,
         "mission_text": env.mission,
         "verifier": verifier,
     }
@@ -321,6 +362,7 @@ def build_bank(
         max_steps=np.array([e["max_steps"] for e in entries], dtype=np.int32),
         seeds=np.array(seeds, dtype=np.int64),
         trap_mask=np.array(buckets, dtype=np.int64),
+        program=np.stack([e["program"] for e in entries]),
     )
 
 

@@ -29,7 +29,7 @@ from minigrid.core.constants import COLOR_TO_IDX, IDX_TO_COLOR
 from babyaipp.catalog import FamilySpec
 from babyaipp.dynamics import BUILTIN_PROPERTIES
 from babyaipp.engine import codes
-from babyaipp.engine.bank import GOTO, LayoutBank
+from babyaipp.engine.bank import GOTO, GOTO_BITS, LayoutBank
 from babyaipp.engine.bank import OPEN as OPEN_VERIFIER
 from babyaipp.engine.bank import PICKUP as PICKUP_VERIFIER
 from babyaipp.engine.base import NUM_ACTIONS, BatchedEngine
@@ -122,8 +122,12 @@ class NumpyBatchedEnv(BatchedEngine):
         # State. Grids are (N, Hp, Wp); the padding is wall forever (nothing can change a wall).
         self._grid = np.full((n, self._hp, self._wp), codes.WALL, dtype=np.uint8)
         self._tags = np.zeros((n, self._hp, self._wp), dtype=np.uint8)
-        self._goal = np.zeros((n, self._hp, self._wp), dtype=bool)
+        # GoTo: the go-to bits (see LayoutBank) of the positions recorded at reset, per cell
+        self._goal = np.zeros((n, self._hp, self._wp), dtype=np.uint8)
         self._goal_stale = np.zeros(n, dtype=bool)  # goal may differ from the tracked objects
+        self._program = np.zeros((n, 2), dtype=np.uint8)  # go-tos to do first, then second
+        self._done = np.zeros(n, dtype=np.uint8)  # go-tos completed (latched)
+        self._second = np.zeros(n, dtype=bool)  # working on the second group
         self._row_base = np.arange(n, dtype=np.int64) * c
         self._prop_base = np.arange(n, dtype=np.int64) * (codes.NUM_COLORS + 1)
         self._cell = np.zeros(n, dtype=np.int64)  # flat index into _grid.ravel()
@@ -155,7 +159,7 @@ class NumpyBatchedEnv(BatchedEngine):
         x, y, d = bank.agent.astype(np.int64).T
         self._bank_cell = (y + PAD) * self._wp + (x + PAD)
         self._bank_dir = d
-        self._bank_goal = (bank.tags & 1) != 0
+        self._bank_goal = bank.tags & GOTO_BITS
         self._bank_mission = bank.mission
         self._bank_max_steps = self._entry_max_steps()
         # floor_properties info: one object array per colour, updated at resets.
@@ -239,14 +243,14 @@ class NumpyBatchedEnv(BatchedEngine):
             at = fwd[pick]
             self._carry[pick] = ahead[pick]
             self._carry_tag[pick] = tags[at]
-            self._goal_stale[pick[(tags[at] & 1) != 0]] = True
+            self._goal_stale[pick[tags[at] != 0]] = True
             g[at] = EMPTY
             tags[at] = 0
         dropped = drop[(ahead[drop] == EMPTY) & (self._carry[drop] != EMPTY)]
         dropped_tag = self._carry_tag[dropped]
         if len(dropped):
             at = fwd[dropped]
-            self._goal_stale[dropped[(dropped_tag & 1) != 0]] = True
+            self._goal_stale[dropped[dropped_tag != 0]] = True
             g[at] = self._carry[dropped]
             tags[at] = dropped_tag
             self._carry[dropped] = EMPTY
@@ -257,7 +261,7 @@ class NumpyBatchedEnv(BatchedEngine):
             now = np.where(UNLOCKED_BY[was] == self._carry[toggle], UNLOCKED[was], TOGGLED[was])
             g[at] = now
             gone = now == EMPTY  # a toggled box is replaced by its (empty) contents
-            self._goal_stale[toggle[gone & ((tags[at] & 1) != 0)]] = True
+            self._goal_stale[toggle[gone & (tags[at] != 0)]] = True
             tags[at[gone]] = 0
 
         # BabyAI's verifier (after the action, before any slide).
@@ -266,9 +270,9 @@ class NumpyBatchedEnv(BatchedEngine):
             # object moved (picked up, dropped, toggled away) since the last refresh
             refresh = drop[self._goal_stale[drop]]
             if len(refresh):
-                self._goal[refresh] = (self._tags[refresh] & 1) != 0
+                self._goal[refresh] = self._tags[refresh] & GOTO_BITS
                 self._goal_stale[refresh] = False
-            success = self._goal.reshape(-1)[cell + self._delta[d]]
+            success = self._verify_goto(self._goal.reshape(-1)[cell + self._delta[d]])
         elif self._verifier == PICKUP_VERIFIER:  # picked up, empty-handed, an object it names
             success = np.zeros(n, dtype=bool)
             success[pick] = (self._carry_tag[pick] & 1) != 0
@@ -341,6 +345,21 @@ class NumpyBatchedEnv(BatchedEngine):
             raise ValueError(f"invalid action {int(bad)}; valid: integers 0-6")
         return a
 
+    def _verify_goto(self, faced: np.ndarray) -> np.ndarray:
+        """BabyAI's go-to verifier and its sequences, given the go-to bits of the faced cell.
+
+        The go-tos of the current group that are faced are latched as done; when the first
+        group is complete the second is checked in the same step (as BabyAI's ``Before``
+        re-verifies at once); success when the last group is complete.
+        """
+        first, second = self._program[:, 0], self._program[:, 1]
+        self._done |= faced & np.where(self._second, second, first)
+        first_done = ~self._second & ((self._done & first) == first)
+        advance = first_done & (second != 0)
+        self._second |= advance
+        self._done |= np.where(advance, faced & second, 0).astype(np.uint8)
+        return np.where(self._second, (self._done & second) == second, first_done)
+
     def _draw(self, r: int) -> tuple[Episodes, np.ndarray, np.ndarray]:
         """The next ``r`` episodes (map, text, bank entry, description tokens)."""
         return self._stream.take(self.np_random, r)
@@ -359,6 +378,9 @@ class NumpyBatchedEnv(BatchedEngine):
         self._tags[inner] = self.bank.tags[entry]
         self._goal[inner] = self._bank_goal[entry]
         self._goal_stale[rows] = False
+        self._program[rows] = self.bank.program[entry]
+        self._done[rows] = 0
+        self._second[rows] = False
         self._cell[rows] = self._row_base[rows] + self._bank_cell[entry]
         self._dir[rows] = self._bank_dir[entry]
         self._carry[rows] = EMPTY

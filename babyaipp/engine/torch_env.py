@@ -36,7 +36,7 @@ from gymnasium import spaces
 
 from babyaipp.catalog import FamilySpec
 from babyaipp.engine import codes
-from babyaipp.engine.bank import GOTO, LayoutBank
+from babyaipp.engine.bank import GOTO, GOTO_BITS, LayoutBank
 from babyaipp.engine.bank import OPEN as OPEN_VERIFIER
 from babyaipp.engine.bank import PICKUP as PICKUP_VERIFIER
 from babyaipp.engine.base import BatchedEngine
@@ -120,8 +120,12 @@ class TorchBatchedEnv(BatchedEngine):
         # State, as numpy_env (grids padded with walls, positions flat indices).
         self._grid = torch.full((n, self._hp, self._wp), codes.WALL, dtype=torch.uint8, device=dev)
         self._tags = torch.zeros((n, self._hp, self._wp), dtype=torch.uint8, device=dev)
-        self._goal = torch.zeros((n, self._hp, self._wp), dtype=torch.bool, device=dev)
+        self._goal = torch.zeros((n, self._hp, self._wp), dtype=torch.uint8, device=dev)
         self._goal_stale = torch.zeros(n, dtype=torch.bool, device=dev)
+        self._bank_program = _tensor(bank.program, dev)
+        self._program = torch.zeros((n, 2), dtype=torch.uint8, device=dev)
+        self._done = torch.zeros(n, dtype=torch.uint8, device=dev)
+        self._second = torch.zeros(n, dtype=torch.bool, device=dev)
         self._row_base = self._arange * c
         self._code_base = self._arange * 256
         self._cell = torch.zeros(n, dtype=long, device=dev)
@@ -229,8 +233,8 @@ class TorchBatchedEnv(BatchedEngine):
         gone = toggled & (now == EMPTY)  # a toggled box leaves its (empty) contents
         tracked = (tag_ahead & 1) != 0
         dropped_tag = self._carry_tag
-        self._goal_stale |= (pick & tracked) | (dropped & ((dropped_tag & 1) != 0))
-        self._goal_stale |= gone & tracked
+        moved_tagged = ((pick | gone) & (tag_ahead != 0)) | (dropped & (dropped_tag != 0))
+        self._goal_stale |= moved_tagged
         g[fwd] = where(pick, EMPTY, where(dropped, carry, where(toggled, now, ahead8)))
         tags[fwd] = where(pick | gone, 0, where(dropped, dropped_tag, tag_ahead))
         self._carry = where(pick, ahead8, where(dropped, EMPTY, carry))
@@ -239,10 +243,9 @@ class TorchBatchedEnv(BatchedEngine):
         # BabyAI's verifier (after the action, before any slide).
         if self._verifier == GOTO:
             refresh = (a == DROP) & self._goal_stale
-            fresh_goal = (self._tags & 1) != 0
-            self._goal = where(refresh[:, None, None], fresh_goal, self._goal)
+            self._goal = where(refresh[:, None, None], self._tags & GOTO_BITS, self._goal)
             self._goal_stale &= ~refresh
-            success = self._goal.view(-1)[cell + self._delta[d]]
+            success = self._verify_goto(self._goal.view(-1)[cell + self._delta[d]])
         elif self._verifier == PICKUP_VERIFIER:  # picked up, empty-handed, an object it names
             success = pick & tracked
         elif self._verifier == OPEN_VERIFIER:  # toggled a door it names, which is now open
@@ -368,8 +371,11 @@ class TorchBatchedEnv(BatchedEngine):
         self._grid[inner] = where(m3, layout, self._grid[inner])
         bank_tags = self._bank_tags[entry]
         self._tags[inner] = where(m3, bank_tags, self._tags[inner])
-        self._goal[inner] = where(m3, (bank_tags & 1) != 0, self._goal[inner])
+        self._goal[inner] = where(m3, bank_tags & GOTO_BITS, self._goal[inner])
         self._goal_stale &= ~mask
+        self._program = where(m1, self._bank_program[entry], self._program)
+        self._done = where(mask, 0, self._done)
+        self._second &= ~mask
         self._cell = where(mask, self._row_base + self._bank_cell[entry], self._cell)
         self._dir = where(mask, self._bank_dir[entry], self._dir)
         self._carry = where(mask, EMPTY, self._carry)
@@ -385,6 +391,16 @@ class TorchBatchedEnv(BatchedEngine):
         self._mission = where(m1, self._bank_mission[entry].long(), self._mission)
         self._description = where(m3, pool["tokens"][row], self._description)
         self._held_out = where(mask, pool["held_out"][row], self._held_out)
+
+    def _verify_goto(self, faced: torch.Tensor) -> torch.Tensor:
+        """Go-to instructions and their sequences, as ``NumpyBatchedEnv._verify_goto``."""
+        first, second = self._program[:, 0], self._program[:, 1]
+        self._done |= faced & torch.where(self._second, second, first)
+        first_done = ~self._second & ((self._done & first) == first)
+        advance = first_done & (second != 0)
+        self._second |= advance
+        self._done |= torch.where(advance, faced & second, 0)
+        return torch.where(self._second, (self._done & second) == second, first_done)
 
     def _observe(self) -> dict[str, torch.Tensor]:
         """The batch of observations: minigrid's view and encoding (see view.py)."""
