@@ -76,7 +76,9 @@ def run(args, backend: str, run_dir: str) -> float:
     cfg = TrainConfig(**{**PRESETS["small"], **explicit})
     make_envs = trainer.make_envs
     if backend == "free env":
-        patch = mock.patch.object(trainer, "make_envs", lambda c: FreeVectorEnv(make_envs(c)))
+        patch = mock.patch.object(
+            trainer, "make_envs", lambda cfg, device=None: FreeVectorEnv(make_envs(cfg, device))
+        )
     else:
         patch = mock.patch.object(trainer, "make_envs", make_envs)
     with patch:

@@ -111,3 +111,23 @@ def test_different_seeds_differ():
     env = gym.make("BabyAIPP-GoToLocal-Test-v0")
     descriptions = {env.reset(seed=s)[0]["description"] for s in range(20)}
     assert len(descriptions) > 1
+
+
+@pytest.mark.parametrize("env_id", ["BabyAIPP-GoToLocal-Test-v0", "BabyAIPP-PutNext-Test-v0"])
+def test_encode_view_is_minigrids_grid_encode(env_id):
+    """The env's faster view encoding gives minigrid's array, on random walks with doors,
+    carried objects, floor tiles and occlusion."""
+    from babyaipp.env import encode_view
+
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=5)
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        grid, vis_mask = env.gen_obs_grid()
+        want = grid.encode(vis_mask)
+        got = encode_view(grid, vis_mask)
+        assert got.dtype == want.dtype and got.flags["C_CONTIGUOUS"]
+        np.testing.assert_array_equal(got, want)
+        _, _, terminated, truncated, _ = env.step(int(rng.integers(7)))
+        if terminated or truncated:
+            env.reset()

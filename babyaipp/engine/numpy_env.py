@@ -116,7 +116,8 @@ class NumpyBatchedEnv(BatchedEngine):
         n = self.num_envs
         c = self._hp * self._wp
         self._cells = c
-        self._offsets = view_offsets(self._wp)
+        index_type = np.int32 if n * c < 2**31 else np.int64  # see view_offsets
+        self._offsets = view_offsets(self._wp, index_type)
         self._delta = np.array([1, self._wp, -1, -self._wp])
 
         # State. Grids are (N, Hp, Wp); the padding is wall forever (nothing can change a wall).
