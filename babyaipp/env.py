@@ -12,6 +12,7 @@ from minigrid.core.actions import Actions
 from minigrid.core.constants import OBJECT_TO_IDX
 from minigrid.core.roomgrid import RoomGrid
 from minigrid.envs.babyai.core.roomgrid_level import RejectSampling, RoomGridLevel
+from minigrid.envs.babyai.core.verifier import AfterInstr, AndInstr, BeforeInstr
 
 from babyaipp import placement as tile_placement
 from babyaipp import text as textgen
@@ -19,6 +20,7 @@ from babyaipp.catalog import FamilySpec, get_family
 from babyaipp.dynamics import active_rules, begin_step, reset_memory
 from babyaipp.splits import draw_floor_map, has_held_out_pair
 
+SEQUENCE_INSTRS = (BeforeInstr, AndInstr, AfterInstr)
 MAX_LAYOUT_TRIES = 1000
 MAX_PLACEMENT_TRIES = 20
 
@@ -299,6 +301,40 @@ class DynamicsLevel:
         else:
             failure = None
         return obs, float(reward), terminated, truncated, self._info(success, failure)
+
+    def update_objs_poss(self, instr=None):
+        """BabyAI's refresh of the tracked objects' positions (after a drop), same result.
+
+        minigrid's ``ObjDesc.find_matching_objs(use_location=False)`` scans every cell of the
+        grid and compares each object with every tracked one, so its cost grows with the floor
+        tiles. A tracked object lies in the grid exactly when the cell at its ``cur_pos`` holds
+        it (minigrid updates ``cur_pos`` on every placement, pickup and drop), so the positions
+        are read from there, in minigrid's scan order (column by column).
+        """
+        if instr is None:
+            instr = self.instrs
+        if isinstance(instr, SEQUENCE_INSTRS):
+            self.update_objs_poss(instr.instr_a)
+            self.update_objs_poss(instr.instr_b)
+            return
+        for attr in ("desc", "desc_move", "desc_fixed"):
+            desc = getattr(instr, attr, None)
+            if desc is not None:
+                desc.obj_poss = sorted(
+                    pos
+                    for pos in map(self._grid_pos, desc.obj_set)
+                    if pos is not None
+                    and (desc.type is None or self.grid.get(*pos).type == desc.type)
+                    and (desc.color is None or self.grid.get(*pos).color == desc.color)
+                )
+
+    def _grid_pos(self, obj) -> tuple[int, int] | None:
+        """Where ``obj`` lies in the grid, or None (carried, or gone from the grid)."""
+        if obj.cur_pos is None:
+            return None
+        x, y = int(obj.cur_pos[0]), int(obj.cur_pos[1])
+        inside = 0 <= x < self.grid.width and 0 <= y < self.grid.height
+        return (x, y) if inside and self.grid.grid[x + y * self.grid.width] is obj else None
 
     def gen_obs(self):
         # minigrid's MiniGridEnv.gen_obs, with the view encoded by encode_view (same array).

@@ -131,3 +131,43 @@ def test_encode_view_is_minigrids_grid_encode(env_id):
         _, _, terminated, truncated, _ = env.step(int(rng.integers(7)))
         if terminated or truncated:
             env.reset()
+
+
+@pytest.mark.parametrize(
+    "env_id", ["BabyAIPP-PutNext-Test-v0", "BabyAIPP-GoToSeq-Test-v0", "BabyAIPP-GoTo-Test-v0"]
+)
+def test_update_objs_poss_is_minigrids(env_id):
+    """The env's refresh of tracked positions equals minigrid's grid scan, on random walks
+    that pick up, carry, drop and toggle objects (boxes vanish when toggled)."""
+    env = gym.make(env_id).unwrapped
+    rng = np.random.default_rng(1)
+    checked = 0
+    for seed in range(4):
+        env.reset(seed=seed)
+        for _ in range(300):
+            action = int(rng.choice([0, 1, 2, 2, 3, 4, 5]))
+            _, _, terminated, truncated, _ = env.step(action)
+            if action == 4:
+                ours = _positions(env.instrs)
+                _minigrid_update(env.instrs)
+                assert _positions(env.instrs) == ours
+                checked += 1
+            if terminated or truncated:
+                break
+    assert checked > 20
+
+
+def _minigrid_update(instr):
+    """minigrid's own refresh, leaf by leaf (ObjDesc.find_matching_objs scanning the grid)."""
+    if hasattr(instr, "instr_a"):
+        _minigrid_update(instr.instr_a)
+        _minigrid_update(instr.instr_b)
+    else:
+        instr.update_objs_poss()
+
+
+def _positions(instr):
+    if hasattr(instr, "instr_a"):
+        return _positions(instr.instr_a) + _positions(instr.instr_b)
+    descs = [getattr(instr, a) for a in ("desc", "desc_move", "desc_fixed") if hasattr(instr, a)]
+    return [list(map(tuple, d.obj_poss)) for d in descs]
