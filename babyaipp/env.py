@@ -194,15 +194,8 @@ class DynamicsLevel:
         )
         colors = list(self.floor_map)
         traps = {c for c, p in self.floor_map.items() if p == "trap"}
-        # Only traps can cut the agent off, so the check is built only when the map has one.
-        # LevelGen levels with ``unblocking`` may block a path with an object the agent moves.
-        reachability = (
-            tile_placement.Reachability(
-                self.grid, self.agent_pos, movable_walkable=getattr(self, "unblocking", False)
-            )
-            if traps
-            else None
-        )
+        # Only trap tiles can cut the agent off, so the check is built when the first are drawn.
+        reachability = None
         for _ in range(MAX_PLACEMENT_TRIES):
             if self.placement == "uniform":
                 tiles = tile_placement.place_uniform(cells, self.width, colors, self.density, rng)
@@ -212,6 +205,10 @@ class DynamicsLevel:
                 )
             tiles = tile_placement.separate_colors(tiles, self.width)
             trap_cells = {(x, y) for x, y, c in tiles if c in traps}
+            if trap_cells and reachability is None:
+                # LevelGen levels with ``unblocking`` may block a path with an object to move.
+                movable = getattr(self, "unblocking", False)
+                reachability = tile_placement.Reachability(self.grid, self.agent_pos, movable)
             if not trap_cells or reachability.traps_keep_solvable(trap_cells):
                 tile_placement.put_tiles(self.grid, tiles)
                 self.tiles = tiles

@@ -71,14 +71,15 @@ def eligible_cells(grid, agent_pos, clear_around_objects: bool = False) -> list[
     ring4 = [0, 1, -1, width, -width]
     start = int(agent_pos[0]) + int(agent_pos[1]) * width
     excluded = {start + d for d in ring8}
+    empty = []
     for i, cell in enumerate(cells):
-        if cell is None or cell.type in ("wall", "floor"):
-            continue
-        if cell.type == "door":
+        if cell is None:
+            empty.append(i)
+        elif cell.type == "door":
             excluded.update(i + d for d in ring8)
-        elif clear_around_objects:
+        elif clear_around_objects and cell.type not in ("wall", "floor"):
             excluded.update(i + d for d in ring4)
-    return [i for i, cell in enumerate(cells) if cell is None and i not in excluded]
+    return [i for i in empty if i not in excluded]
 
 
 def place_uniform(
@@ -176,13 +177,18 @@ class Reachability:
     def __init__(self, grid, start, movable_walkable: bool = False):
         self.width = grid.width
         walk_types = ("door", "floor", *MOVABLE_TYPES) if movable_walkable else ("door", "floor")
-        self.walkable = bytearray(c is None or c.type in walk_types for c in grid.grid)
-        self.objects = [
-            i for i, c in enumerate(grid.grid) if c is not None and c.type not in ("wall", "floor")
-        ]
+        self.walkable = bytearray(len(grid.grid))
         self.is_object = bytearray(len(grid.grid))
-        for i in self.objects:
-            self.is_object[i] = 1
+        self.objects = []
+        for i, c in enumerate(grid.grid):
+            if c is None:
+                self.walkable[i] = 1
+                continue
+            if c.type in walk_types:
+                self.walkable[i] = 1
+            if c.type not in ("wall", "floor"):
+                self.objects.append(i)
+                self.is_object[i] = 1
         self.start = int(start[0]) + int(start[1]) * self.width
         self._baseline: set[int] | None = None
 
