@@ -40,12 +40,16 @@ from babyaipp.engine.bank import GOTO, GOTO_BITS, LayoutBank
 from babyaipp.engine.bank import OPEN as OPEN_VERIFIER
 from babyaipp.engine.bank import PICKUP as PICKUP_VERIFIER
 from babyaipp.engine.base import BatchedEngine
-from babyaipp.engine.codes import EMPTY, FLIPLR, MAGIC, NONE, SLIPPERY, STICKY, TRAP
+from babyaipp.engine.codes import EMPTY, MAGIC, NONE, SLIPPERY, STICKY, TRAP
 from babyaipp.engine.numpy_env import (
     _ACTION_TABLE,
     _TURN_TABLE,
     DONE,
     DROP,
+    F_NONE,
+    F_TIMEOUT,
+    F_TRAP,
+    FAILURES,
     FORWARD,
     NUM_ACTIONS,
     PICKUP_ACT,
@@ -54,12 +58,10 @@ from babyaipp.engine.numpy_env import (
 )
 from babyaipp.engine.view import AGENT_I, AGENT_J, PAD, VIEW, view_offsets, visibility_table
 
-FAILURE_NAMES: tuple[str | None, ...] = (None, "trap", "mission", "timeout")
-F_NONE, F_TRAP, F_MISSION, F_TIMEOUT = range(4)
+FAILURE_NAMES: tuple[str | None, ...] = tuple(FAILURES)
+"""``info["failure"]`` codes: 0 none, 1 trap, 2 mission, 3 timeout (numpy_env's order)."""
 POOL_CHECK_EVERY = 16
-"""Steps between two looks of the host at the episode pool (each one copies one integer)."""
-
-assert FLIPLR >= 0 and MAGIC >= 0  # property ids index the rule tables, as in numpy_env
+"""Steps between two looks of the host at the episode pool (each one copies two integers)."""
 
 
 def _tensor(array: np.ndarray, device: torch.device, dtype: torch.dtype | None = None):
