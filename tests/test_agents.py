@@ -428,3 +428,18 @@ def test_text_cache_matches_autograd_and_follows_parameter_updates(batch):
         updated = encoder(tokens)
     torch.testing.assert_close(updated, encoder(tokens).detach())
     assert not torch.allclose(updated, cached)
+
+
+@pytest.mark.parametrize("width", [4, 12])  # packed keys (4 x 6 bits) and the dim=0 fallback
+def test_text_encoder_encodes_each_distinct_row_once_and_exactly(width):
+    from babyaipp.agents.encoders import TextEncoder
+
+    torch.manual_seed(0)
+    encoder = TextEncoder(vocab_size=60, dim=8)
+    distinct = torch.randint(1, 60, (5, width))
+    distinct[1, width // 2 :] = 0  # a padded row
+    tokens = distinct[torch.tensor([3, 0, 3, 1, 4, 0, 2, 2, 1])]
+    rows, inverse = encoder._unique_rows(tokens)
+    assert len(rows) == 5 and torch.equal(rows[inverse], tokens)
+    one_by_one = torch.cat([encoder(row[None]) for row in tokens])
+    torch.testing.assert_close(encoder(tokens), one_by_one)
