@@ -317,13 +317,13 @@ class DynamicsLevel:
         for attr in ("desc", "desc_move", "desc_fixed"):
             desc = getattr(instr, attr, None)
             if desc is not None:
-                desc.obj_poss = sorted(
-                    pos
-                    for pos in map(self._grid_pos, desc.obj_set)
-                    if pos is not None
-                    and (desc.type is None or self.grid.get(*pos).type == desc.type)
-                    and (desc.color is None or self.grid.get(*pos).color == desc.color)
+                positions = (
+                    self._grid_pos(obj)
+                    for obj in desc.obj_set
+                    if (desc.type is None or obj.type == desc.type)
+                    and (desc.color is None or obj.color == desc.color)
                 )
+                desc.obj_poss = sorted(p for p in positions if p is not None)
 
     def _grid_pos(self, obj) -> tuple[int, int] | None:
         """Where ``obj`` lies in the grid, or None (carried, or gone from the grid)."""

@@ -82,5 +82,18 @@ class BatchedEngine(VectorEnv):
         self._stream.restart()
         return True
 
+    def _reset_mask(self, options: dict | None) -> np.ndarray:
+        """The envs a ``reset`` restarts: ``options["reset_mask"]`` (checked), else all."""
+        if not options or "reset_mask" not in options:
+            return np.ones(self.num_envs, dtype=bool)
+        given = options["reset_mask"]
+        mask = np.asarray(given.cpu() if hasattr(given, "cpu") else given)
+        if mask.shape != (self.num_envs,) or mask.dtype != np.bool_ or not mask.any():
+            raise ValueError(
+                f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) "
+                f"with at least one True, got {given!r}"
+            )
+        return mask
+
     def close_extras(self, **kwargs) -> None:
         pass

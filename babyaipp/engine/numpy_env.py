@@ -172,14 +172,7 @@ class NumpyBatchedEnv(BatchedEngine):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Reset every env (or those in ``options["reset_mask"]``); ``seed`` seeds the batch."""
         self._reseed(seed)
-        mask = np.ones(self.num_envs, dtype=bool)
-        if options and "reset_mask" in options:
-            mask = np.asarray(options["reset_mask"])
-            if mask.shape != (self.num_envs,) or mask.dtype != np.bool_ or not mask.any():
-                raise ValueError(
-                    f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) "
-                    f"with at least one True, got {mask!r}"
-                )
+        mask = self._reset_mask(options)
         self._reset_rows(np.flatnonzero(mask))
         self._autoreset[mask] = False
         self._was_reset = True
@@ -361,14 +354,10 @@ class NumpyBatchedEnv(BatchedEngine):
         self._done |= np.where(advance, faced & second, 0).astype(np.uint8)
         return np.where(self._second, (self._done & second) == second, first_done)
 
-    def _draw(self, r: int) -> tuple[Episodes, np.ndarray, np.ndarray]:
-        """The next ``r`` episodes (map, text, bank entry, description tokens)."""
-        return self._stream.take(self.np_random, r)
-
     def _reset_rows(self, rows: np.ndarray) -> None:
         """Start new episodes in ``rows``: draw maps and text, pick bank entries, load them."""
         r = len(rows)
-        eps, entry, tokens = self._draw(r)
+        eps, entry, tokens = self._stream.take(self.np_random, r)
         layout = self.bank.cells[entry]  # (r, h, w); slot k -> the floor of the k-th colour
         floors = codes.FLOOR_CODES[eps.colors]
         for slot in range(self._num_slots):

@@ -162,16 +162,7 @@ class TorchBatchedEnv(BatchedEngine):
             self._pool, self._host_chunks, self._pool_offset = {}, [], 0
             self._pool_read.zero_()
             self._slot_env.zero_()
-        mask = self._true.clone()
-        if options and "reset_mask" in options:
-            given = options["reset_mask"]
-            mask = torch.as_tensor(np.asarray(given) if not torch.is_tensor(given) else given)
-            if mask.shape != (self.num_envs,) or mask.dtype != torch.bool or not mask.any():
-                raise ValueError(
-                    f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) "
-                    f"with at least one True, got {given!r}"
-                )
-            mask = mask.to(self.device)
+        mask = torch.as_tensor(self._reset_mask(options), device=self.device)
         self._top_up()
         self._restart(mask)
         self._autoreset &= ~mask

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from babyaipp.eval.metrics import score_aggregates
+from babyaipp.eval.metrics import iqm, score_aggregates
 from babyaipp.eval.results import diff, evaluate, load_results
 from babyaipp.eval.suites import Suite
 from babyaipp.io import atomic_write_bytes, atomic_write_text
@@ -193,12 +193,12 @@ def normalised_scores(entry: Entry, floor: Entry, ceiling: Entry, split: str) ->
 
 
 def _normaliser(entries: list[Entry]):
-    """A function entry -> normalised HeldOut summary, or None without both references."""
+    """A function entry -> its normalised HeldOut IQM, or None without both references."""
     by_name = {e.name: e for e in entries}
     floor, ceiling = by_name.get(FLOOR_ENTRY), by_name.get(CEILING_ENTRY)
     if floor is None or ceiling is None:
         return None
-    return lambda entry: score_aggregates(normalised_scores(entry, floor, ceiling, HEADLINE_SPLIT))
+    return lambda entry: iqm(normalised_scores(entry, floor, ceiling, HEADLINE_SPLIT))
 
 
 def _ci(summary: dict[str, Any], key: str) -> str:
@@ -272,7 +272,7 @@ def render_markdown(entries: list[Entry], suite: Suite, image: str | None = None
                 "—" if frames is None else f"{frames:,}",
                 str(summary["runs"]),
                 _ci(summary, "iqm"),
-                *([f"{normaliser(entry)['iqm']:.3f}"] if normaliser else []),
+                *([f"{normaliser(entry):.3f}"] if normaliser else []),
                 f"{entry.summary('Train')['iqm']:.3f}",
                 f"{entry.summary('Test')['iqm']:.3f}" if "Test" in suite.splits else "—",
                 f"{gap:+.3f}",
