@@ -412,6 +412,16 @@ class NumpyBatchedEnv(BatchedEngine):
         where it does not), with its ``_colour`` mask. Keys come in order of first appearance:
         env order, then the order of that env's map.
         """
+        if self.split != "Fixed":  # every map holds every colour, in the same order
+            floor = {}
+            for color, name in zip(self._info_colors, self._info_names, strict=True):
+                values = PROPERTY_NAMES[self._props[:, color]]
+                if present is not None:
+                    values[~present] = None
+                floor[name] = values
+                has = np.ones(self.num_envs, bool) if present is None else present.copy()
+                floor[f"_{name}"] = has
+            return floor
         props = self._props[:, self._info_colors]  # (N, C) property ids, NONE: not in the map
         has = props != NONE
         if present is not None:
