@@ -19,6 +19,7 @@ pytest.importorskip("numba")
 
 from lockstep import ENGINE_FAMILIES, Lockstep, pair  # noqa: E402
 
+import babyaipp  # noqa: E402
 from babyaipp.engine import make_vector_env  # noqa: E402
 from babyaipp.engine.reference import _same, differential_run  # noqa: E402
 
@@ -44,6 +45,17 @@ def test_numba_engine_is_the_numpy_engine(family):
     counts = differential_run(lockstep, steps=100, seed=7, bot_envs=4)
     assert lockstep.checked_steps == 100
     assert counts["episodes"] > 10 and counts["success"] > 0, counts
+
+
+def test_every_family_and_split_random_actions():
+    """Every split of every engine family (Fixed maps included), 64 envs, random actions."""
+    rng = np.random.default_rng(2)
+    for family in ENGINE_FAMILIES:
+        for split in babyaipp.get_family(family).splits:
+            lockstep = NumbaLockstep(*pair(family, 64, "numba", split=split, max_steps=12))
+            lockstep.reset(seed=4)
+            for _ in range(40):
+                lockstep.step(rng.integers(7, size=64))
 
 
 @pytest.mark.parametrize("family", ["GoToRedBallHard", "PutNextLocal"])

@@ -120,6 +120,8 @@ class NumbaBatchedEnv(NumpyBatchedEnv):
         n = self.num_envs
         if len(self._pool_entry) - self._pool_read < n:
             self._top_up()
+        # contiguous, so that a strided array does not compile another kernel specialisation
+        actions, restart = np.ascontiguousarray(actions), np.ascontiguousarray(restart)
         image = np.empty((n, VIEW, VIEW, 3), dtype=np.uint8)
         direction = np.empty(n, dtype=np.int64)
         mission = np.empty(self._mission.shape, dtype=np.int64)
