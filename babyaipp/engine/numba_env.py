@@ -154,8 +154,12 @@ class NumbaBatchedEnv(NumpyBatchedEnv):
             image, direction, mission, description, reward, terminated, truncated, success,
             failure, tile,
         )  # fmt: skip
-        obs = {"image": image, "direction": direction, "mission": mission}
-        obs["description"] = description
+        obs = {
+            "image": image,
+            "direction": direction,
+            "mission": mission,
+            "description": description,
+        }
         return obs, reward, terminated, truncated, success, failure, tile
 
     def _clear_pool(self) -> None:
