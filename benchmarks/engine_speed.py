@@ -1,16 +1,20 @@
-"""Steps per second of the batched numpy engine vs one reference env, on one core, one run.
+"""Steps per second of the batched engines vs one reference env, on one core, one run.
 
     python benchmarks/engine_speed.py                      # GoToRedBall, 64/1024/4096 envs
-    python benchmarks/engine_speed.py --family GoToLocal --sizes 256 --envpool
+    python benchmarks/engine_speed.py --family GoToLocal --sizes 256 --envpool --numba
 
 The process is pinned to one CPU. Each round measures the reference env (TokenizeText-wrapped,
 random actions, reset on episode end) and then the engine at each batch size (random actions,
 autoreset), for about ``--seconds`` each; the table reports the median over ``--rounds``
-rounds and the ratio to the reference measured in the same run. With ``--envpool``, EnvPool's
-C++ BabyAI port of the same base level (``BabyAI-GoToLocal-v0`` for GoToLocal,
-``BabyAI-GoToRedBallNoDists-v0`` for GoToRedBall; one thread, synchronous) is measured too,
-at the largest size. EnvPool has no floor tiles, description text or info fields, so it does
-less work per step than either babyaipp backend. With ``--torch DEVICE`` the torch engine
+rounds and the ratio to the reference measured in the same run.
+
+With ``--envpool``, EnvPool's C++ BabyAI port of the same base level (``BabyAI-GoToLocal-v0``
+for GoToLocal, ``BabyAI-GoToRedBallNoDists-v0`` for GoToRedBall; one thread, synchronous) is
+measured too, at each size, and the last column gives each engine's ratio to it. EnvPool has
+no floor tiles, description text or info fields, so it does less work per step than any
+babyaipp backend. With ``--numba`` the numba engine (``backend="numba"``,
+``pip install "babyaipp[numba]"``) is measured too at each size (its kernel compiled, or
+loaded from numba's cache, before the clock starts). With ``--torch DEVICE`` the torch engine
 (``backend="torch"``) is measured too at each size, actions drawn on the device; on ``cuda``
 the process is not pinned and the timing synchronises the device at its ends:
 
@@ -95,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bank-size", type=int, default=64, help="layouts per trap set")
     parser.add_argument("--envpool", action="store_true", help="also measure EnvPool's BabyAI port")
+    parser.add_argument("--numba", action="store_true", help="also measure the numba engine")
     parser.add_argument("--torch", metavar="DEVICE", help="also measure the torch engine there")
     parser.add_argument("--no-numpy", action="store_true", help="skip the numpy engine")
     args = parser.parse_args(argv)
@@ -107,49 +112,53 @@ def main(argv: list[str] | None = None) -> None:
         n: make_vector_env(n, args.family, args.split, backend="numpy", bank=bank)
         for n in ([] if args.no_numpy else args.sizes)
     }
+    numba_engines = {
+        n: make_vector_env(n, args.family, args.split, backend="numba", bank=bank)
+        for n in (args.sizes if args.numba else [])
+    }
     torch_engines = {
         n: make_vector_env(
             n, args.family, args.split, backend="torch", device=args.torch, bank=bank
         )
         for n in (args.sizes if args.torch else [])
     }
-    for envs in [*engines.values(), *torch_engines.values()]:
+    for envs in [*engines.values(), *numba_engines.values(), *torch_engines.values()]:
         envs.reset(seed=0)
-    pool = None
+    pools = {}
     if args.envpool:
         import envpool
 
         pool_id = ENVPOOL_IDS[args.family]
-        pool = envpool.make(pool_id, env_type="gymnasium", num_envs=max(args.sizes), num_threads=1)
-        pool.reset()
+        for n in args.sizes:
+            pools[n] = envpool.make(pool_id, env_type="gymnasium", num_envs=n, num_threads=1)
+            pools[n].reset()
 
-    rates: dict[str, list[float]] = {"reference": []}
+    # (name, batch size or None) -> one rate per round
+    rates: dict[tuple[str, int | None], list[float]] = {("reference", None): []}
     for _ in range(args.rounds):
-        rates["reference"].append(reference_rate(env_id, args.seconds, rng))
-        for n, envs in engines.items():
-            rates.setdefault(f"numpy engine, {n} envs", []).append(
-                batched_rate(envs, args.seconds, rng)
-            )
+        rates["reference", None].append(reference_rate(env_id, args.seconds, rng))
+        for name, group in (("numpy engine", engines), ("numba engine", numba_engines)):
+            for n, envs in group.items():
+                rates.setdefault((name, n), []).append(batched_rate(envs, args.seconds, rng))
         for n, envs in torch_engines.items():
-            rates.setdefault(f"torch engine ({args.torch}), {n} envs", []).append(
+            rates.setdefault((f"torch engine ({args.torch})", n), []).append(
                 torch_rate(envs, args.seconds, seed=n)
             )
-        if pool is not None:
-            rates.setdefault(f"envpool {pool_id}, {max(args.sizes)} envs, 1 thread", []).append(
+        for n, pool in pools.items():
+            rates.setdefault((f"envpool {pool_id} (1 thread)", n), []).append(
                 batched_rate(pool, args.seconds, rng)
             )
 
-    ref = statistics.median(rates["reference"])
+    median = {key: statistics.median(values) for key, values in rates.items()}
+    ref = median["reference", None]
     where = f"one core (cpu {cpu})" if cpu is not None else "not pinned"
     print(f"{env_id}, {where}, median of {args.rounds} rounds x {args.seconds}s")
-    print(f"{'':44s} {'steps/s':>12s} {'x reference':>12s}")
-    for name, values in rates.items():
-        rate = statistics.median(values)
-        print(f"{name:44s} {rate:12,.0f} {rate / ref:12.1f}")
-    if pool is not None and engines:
-        ours = statistics.median(rates[f"numpy engine, {max(args.sizes)} envs"])
-        theirs = statistics.median(rates[f"envpool {pool_id}, {max(args.sizes)} envs, 1 thread"])
-        print(f"numpy engine / envpool at {max(args.sizes)} envs: {ours / theirs:.2f}x")
+    print(f"{'':48s} {'steps/s':>12s} {'x reference':>12s} {'x envpool':>10s}")
+    for (name, n), rate in median.items():
+        label = name if n is None else f"{name}, {n} envs"
+        theirs = median.get((f"envpool {pool_id} (1 thread)", n)) if pools else None
+        versus = f"{rate / theirs:10.2f}" if theirs else ""
+        print(f"{label:48s} {rate:12,.0f} {rate / ref:12.1f} {versus}")
 
 
 if __name__ == "__main__":

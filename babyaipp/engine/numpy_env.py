@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from minigrid.core.constants import COLOR_TO_IDX, IDX_TO_COLOR
+from minigrid.core.constants import COLOR_TO_IDX
 
 from babyaipp.catalog import FamilySpec
 from babyaipp.dynamics import BUILTIN_PROPERTIES
@@ -153,9 +153,9 @@ class NumpyBatchedEnv(BatchedEngine):
         self._entry = np.zeros(n, dtype=np.int64)
         self._episodes: Episodes | None = None
         self._autoreset = np.zeros(n, dtype=bool)
-        self._info_colors = [
-            COLOR_TO_IDX[c] for c in (spec.fixed if split == "Fixed" else spec.floor_colors)
-        ]
+        info_colors = spec.fixed if split == "Fixed" else spec.floor_colors
+        self._info_colors = np.array([COLOR_TO_IDX[c] for c in info_colors], dtype=np.int64)
+        self._info_names = list(info_colors)
         # Bank arrays in the forms a reset copies.
         x, y, d = bank.agent.astype(np.int64).T
         self._bank_cell = (y + PAD) * self._wp + (x + PAD)
@@ -163,9 +163,6 @@ class NumpyBatchedEnv(BatchedEngine):
         self._bank_goal = bank.tags & GOTO_BITS
         self._bank_mission = bank.mission
         self._bank_max_steps = self._entry_max_steps()
-        # floor_properties info: one object array per colour, updated at resets.
-        self._floor_values = {c: np.full(n, None, dtype=object) for c in self._info_colors}
-        self._floor_order: list[int] = []
 
     # -- gymnasium API ------------------------------------------------------------------------
 
@@ -394,7 +391,6 @@ class NumpyBatchedEnv(BatchedEngine):
         if self._episodes is None:
             self._episodes = eps.subset(np.zeros(self.num_envs, dtype=np.int64))
         self._episodes.assign(rows, eps)
-        self._update_floor_info(rows)
 
     def _observe(self) -> dict[str, np.ndarray]:
         image = observe(self._grid.reshape(-1), self._cell, self._dir, self._carry, self._offsets)
@@ -405,33 +401,63 @@ class NumpyBatchedEnv(BatchedEngine):
             "description": self._description.astype(np.int64),
         }
 
-    def _update_floor_info(self, rows: np.ndarray) -> None:
-        """Refresh the floor_properties arrays of ``rows`` and the order of their keys."""
-        found = []
-        for color in self._info_colors:
-            prop = self._props[:, color]
-            self._floor_values[color][rows] = PROPERTY_NAMES[prop[rows]]
-            has = prop != NONE
-            if has.any():  # keys in order of first appearance (env order, then map order)
-                first = int(np.argmax(has))
-                found.append((first, int(np.argmax(self._episodes.colors[first] == color)), color))
-        self._floor_order = [color for *_, color in sorted(found)]
+    def _map_colors(self, envs: np.ndarray) -> np.ndarray:
+        """(len(envs), K) colour indices of the maps of ``envs``' episodes, in map order."""
+        return self._episodes.colors[envs]
 
-    def _infos(self, success: np.ndarray, failure: np.ndarray, present: np.ndarray | None = None):
-        """The info dict in gymnasium's vector convention (as SyncVectorEnv builds it)."""
+    def _floor_info(self, present: np.ndarray | None) -> dict[str, np.ndarray]:
+        """``info["floor_properties"]`` as SyncVectorEnv builds it from the reported envs.
+
+        One object array of property names per colour that some reported env's map holds (None
+        where it does not), with its ``_colour`` mask. Keys come in order of first appearance:
+        env order, then the order of that env's map.
+        """
+        if self.split != "Fixed":  # every map holds every colour, in the same order
+            floor = {}
+            for color, name in zip(self._info_colors, self._info_names, strict=True):
+                values = PROPERTY_NAMES[self._props[:, color]]
+                if present is not None:
+                    values[~present] = None
+                floor[name] = values
+                has = np.ones(self.num_envs, bool) if present is None else present.copy()
+                floor[f"_{name}"] = has
+            return floor
+        props = self._props[:, self._info_colors]  # (N, C) property ids, NONE: not in the map
+        has = props != NONE
+        if present is not None:
+            has &= present[:, None]
+        seen = np.flatnonzero(has.any(axis=0))
+        first = has.argmax(axis=0)[seen]  # the first env whose map holds the colour
+        place = (self._map_colors(first) == self._info_colors[seen, None]).argmax(axis=1)
+        has_t = np.ascontiguousarray(has.T)
+        floor = {}
+        for c in seen[np.lexsort((place, first))]:
+            values = PROPERTY_NAMES[props[:, c]]  # None where the map has no such colour
+            if present is not None:
+                values[~has_t[c]] = None
+            name = self._info_names[c]
+            floor[name], floor[f"_{name}"] = values, has_t[c]
+        return floor
+
+    def _infos(
+        self,
+        success: np.ndarray,
+        failure: np.ndarray,
+        present: np.ndarray | None = None,
+        tile: np.ndarray | None = None,
+    ):
+        """The info dict in gymnasium's vector convention (as SyncVectorEnv builds it).
+
+        ``success`` (bool) and ``failure`` (F_* codes) per env; ``present`` the envs reported
+        (a reset's mask; None: all); ``tile`` the property ids under the agents, computed from
+        the state when not given. The arrays returned are fresh (``success`` is copied).
+        """
         n = self.num_envs
         mask = np.ones(n, dtype=bool) if present is None else present
-        floor = {}
-        for color in self._floor_order:
-            values = self._floor_values[color].copy()
-            has = self._props[:, color] != NONE
-            if present is not None:
-                has &= mask
-                values[~has] = None
-            if has.any():
-                floor[IDX_TO_COLOR[color]], floor[f"_{IDX_TO_COLOR[color]}"] = values, has
-        under = self._grid.reshape(-1)[self._cell]
-        tile = PROPERTY_NAMES[self._prop_of_code.reshape(-1)[self._code_base + under]]
+        if tile is None:
+            under = self._grid.reshape(-1)[self._cell]
+            tile = self._prop_of_code.reshape(-1)[self._code_base + under]
+        tile = PROPERTY_NAMES[tile]
         fail = FAILURES[failure]
         held = self._held_out.copy()
         succ = success.copy()
@@ -441,7 +467,7 @@ class NumpyBatchedEnv(BatchedEngine):
             held[~mask] = False
             succ[~mask] = False
         return {
-            "floor_properties": floor, "_floor_properties": mask.copy(),
+            "floor_properties": self._floor_info(present), "_floor_properties": mask.copy(),
             "held_out": held, "_held_out": mask.copy(),
             "tile": tile, "_tile": mask.copy(),
             "success": succ, "_success": mask.copy(),
@@ -452,12 +478,17 @@ class NumpyBatchedEnv(BatchedEngine):
 
     def episode_state(self, i: int) -> dict[str, Any]:
         """What defines env ``i``'s current episode: bank entry, seed, map and text."""
-        eps, entry = self._episodes, int(self._entry[i])
+        eps, k = self._episode_of(i)
+        entry = int(self._entry[i])
         return {
             "entry": entry,
             "seed": int(self.bank.seeds[entry]),
             "trap_mask": int(self.bank.trap_mask[entry]),
-            "floor_map": eps.floor_map(i),
-            "sentences": eps.sentences(i),
-            "held_out": bool(eps.held_out[i]),
+            "floor_map": eps.floor_map(k),
+            "sentences": eps.sentences(k),
+            "held_out": bool(eps.held_out[k]),
         }
+
+    def _episode_of(self, i: int) -> tuple[Episodes, int]:
+        """Where env ``i``'s episode is held: ``(episodes, row)``."""
+        return self._episodes, i
