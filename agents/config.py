@@ -18,7 +18,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-ENV_BACKENDS = ("reference", "batched", "batched-numpy", "batched-torch")
+ENV_BACKENDS = ("reference", "batched", "batched-numpy", "batched-numba", "batched-torch")
 
 
 @dataclass
@@ -80,8 +80,8 @@ class TrainConfig:
     env_backend: str = "reference"
     """reference (a gymnasium vector of reference envs, see --vector-mode) or batched (the
     batched engine, all envs stepped as arrays in this process: numpy on CPU, torch tensors on
-    the training device when that is a GPU; batched-numpy / batched-torch force one). Families
-    the engine does not support fall back to reference envs with a warning"""
+    the training device when that is a GPU; batched-numpy / batched-numba / batched-torch force
+    one). Families the engine does not support fall back to reference envs with a warning"""
     bank_size: int = 1000
     """batched backend: layouts per trap set in the engine's layout bank (built once and cached
     in $BABYAIPP_BANK_DIR, default ~/.cache/babyaipp/banks)"""

@@ -69,14 +69,20 @@ def make_envs(cfg: TrainConfig, device: torch.device | None = None) -> gym.vecto
     """The training envs: tokenised observations, NEXT_STEP autoreset, on either backend.
 
     The batched backend runs the numpy engine on CPU and the torch engine on ``device`` when
-    that is a GPU, so that environment, policy and PPO all stay there.
+    that is a GPU, so that environment, policy and PPO all stay there; ``batched-numpy``,
+    ``batched-numba`` and ``batched-torch`` pick the engine's backend themselves.
     """
     if cfg.env_backend.startswith("batched"):  # the engine's observations are tokenised
         on_gpu = device is not None and device.type != "cpu"
-        torch_engine = cfg.env_backend == "batched-torch" or (
-            cfg.env_backend == "batched" and on_gpu
-        )
-        engine = {"backend": "torch", "device": str(device or "cpu")} if torch_engine else {}
+        backend = {
+            "batched": "torch" if on_gpu else "auto",
+            "batched-numpy": "auto",  # the numpy engine (reference envs where unsupported)
+            "batched-numba": "numba",
+            "batched-torch": "torch",
+        }[cfg.env_backend]
+        engine = {} if backend == "auto" else {"backend": backend}
+        if backend == "torch":
+            engine["device"] = str(device or "cpu")
         return gym.make_vec(
             cfg.env_id,
             cfg.num_envs,

@@ -3,11 +3,12 @@
 Run: python benchmarks/train_backend_speed.py [--frames 16384] [--num-envs 16] [--rounds 3]
 
 The same trainer and model (``--model``, width ``--dim``, the small preset's rollout shape)
-train on the same env id three ways, in alternating rounds so a busy machine slows all alike:
+train on the same env id three ways (four with numba), in alternating rounds so a busy machine slows all alike:
 
 - ``reference``: ``--env-backend reference`` with ``AsyncVectorEnv`` (one worker process per
   env), the trainer's default on CPU;
 - ``batched``: ``--env-backend batched``, the numpy engine stepping every env in this process;
+- ``batched-numba``: the same with the numba engine, when numba is installed;
 - ``free env``: the model-only ceiling, a vector env that costs nothing (it returns one recorded
   observation batch forever), so only rollout inference and PPO updates are timed.
 
@@ -20,6 +21,7 @@ one thread (see TrainConfig.torch_threads).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import tempfile
 import time
@@ -66,7 +68,7 @@ def run(args, backend: str, run_dir: str) -> float:
         "dim": args.dim,
         "total_frames": args.frames,
         "num_envs": args.num_envs,
-        "env_backend": "reference" if backend == "reference" else "batched",
+        "env_backend": backend if backend in ("reference", "batched-numba") else "batched",
         "vector_mode": "async",
         "eval_env_id": "none",
         "checkpoint_interval": 10**9,  # one checkpoint at the end
@@ -99,7 +101,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     torch.set_num_threads(1)
     gym.make_vec(args.env_id, 1, vectorization_mode="vector_entry_point").close()  # the bank
 
-    backends = ("reference", "batched", "free env")
+    numba = importlib.util.find_spec("numba") is not None
+    backends = ("reference", "batched", *(["batched-numba"] if numba else []), "free env")
     fps: dict[str, list[float]] = {b: [] for b in backends}
     with tempfile.TemporaryDirectory() as run_dir:
         for round_ in range(args.rounds):
@@ -115,10 +118,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     for backend in backends:
         print(
-            f"  {backend:<9} {medians[backend]:>7.0f} frames/s "
+            f"  {backend:<13} {medians[backend]:>7.0f} frames/s "
             f"({medians[backend] / medians['free env']:.0%} of the model-only ceiling)"
         )
     print(f"  batched / reference: {statistics.median(ratios):.2f}x (target >= 1.5x)")
+    if numba:
+        ratios = [b / r for b, r in zip(fps["batched-numba"], fps["reference"], strict=True)]
+        print(f"  batched-numba / reference: {statistics.median(ratios):.2f}x")
     return medians
 
 

@@ -81,6 +81,19 @@ def test_batched_engine_backend(tmp_path, monkeypatch):
         tiny(tmp_path, 1, env_backend="gpu").validate()
 
 
+def test_numba_engine_backend(tmp_path, monkeypatch):
+    pytest.importorskip("numba")
+    from babyaipp.agents.trainer import make_envs
+    from babyaipp.engine.numba_env import NumbaBatchedEnv
+
+    monkeypatch.setenv("BABYAIPP_BANK_DIR", str(tmp_path / "banks"))
+    cfg = tiny(tmp_path, 2, run_name="numba", env_backend="batched-numba", bank_size=4)
+    envs = make_envs(cfg)
+    assert isinstance(envs, NumbaBatchedEnv)
+    envs.close()
+    assert train(cfg)["frames"] == 32
+
+
 def test_torch_engine_backend(tmp_path, monkeypatch):
     """The torch engine (what a GPU run uses), here on CPU: tensors all the way."""
     from babyaipp.agents.trainer import make_envs
