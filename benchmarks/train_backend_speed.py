@@ -3,7 +3,8 @@
 Run: python benchmarks/train_backend_speed.py [--frames 16384] [--num-envs 16] [--rounds 3]
 
 The same trainer and model (``--model``, width ``--dim``, the small preset's rollout shape)
-train on the same env id three ways (four with numba), in alternating rounds so a busy machine slows all alike:
+train on the same env id three ways (four with numba), in alternating rounds so a busy machine
+slows all alike:
 
 - ``reference``: ``--env-backend reference`` with ``AsyncVectorEnv`` (one worker process per
   env), the trainer's default on CPU;
