@@ -251,10 +251,11 @@ def test_unsupported_families_fall_back_to_reference_envs(uncovered):
     envs.close()
 
 
-def test_import_never_pulls_torch():
+@pytest.mark.parametrize("heavy", ["torch", "numba"])
+def test_import_never_pulls_optional_backends(heavy):
     code = (
         "import sys, babyaipp, babyaipp.engine, babyaipp.engine.numpy_env, babyaipp.engine.cli;"
-        "print('torch' in sys.modules)"
+        f"print({heavy!r} in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
