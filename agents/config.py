@@ -79,9 +79,10 @@ class TrainConfig:
     """bfloat16 autocast on CUDA (ignored on CPU)"""
     env_backend: str = "reference"
     """reference (a gymnasium vector of reference envs, see --vector-mode) or batched (the
-    batched engine, all envs stepped as arrays in this process: numpy on CPU, torch tensors on
-    the training device when that is a GPU; batched-numpy / batched-numba / batched-torch force
-    one). Families the engine does not support fall back to reference envs with a warning"""
+    batched engine, all envs stepped as arrays in this process: on a CPU the numba engine when
+    numba is installed, else numpy; torch tensors on the training device when that is a GPU;
+    batched-numpy / batched-numba / batched-torch force one). Families the engine does not
+    support fall back to reference envs with a warning"""
     bank_size: int = 1000
     """batched backend: layouts per trap set in the engine's layout bank (built once and cached
     in $BABYAIPP_BANK_DIR, default ~/.cache/babyaipp/banks)"""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import importlib.util
 import json
 import time
 from collections import deque
@@ -33,6 +34,7 @@ from babyaipp.agents.evaluate import heldout_env_id, run_episodes, tokenized
 from babyaipp.agents.model import ActorCritic, obs_to_tensors
 from babyaipp.agents.policy import TorchPolicy
 from babyaipp.agents.ppo import compute_gae, ppo_loss
+from babyaipp.engine import backend_of
 from babyaipp.engine.torch_env import FAILURE_NAMES, TorchBatchedEnv
 
 CSV_FIELDS = (
@@ -68,14 +70,15 @@ def resolve_device(name: str) -> torch.device:
 def make_envs(cfg: TrainConfig, device: torch.device | None = None) -> gym.vector.VectorEnv:
     """The training envs: tokenised observations, NEXT_STEP autoreset, on either backend.
 
-    The batched backend runs the numpy engine on CPU and the torch engine on ``device`` when
-    that is a GPU, so that environment, policy and PPO all stay there; ``batched-numpy``,
-    ``batched-numba`` and ``batched-torch`` pick the engine's backend themselves.
+    The batched backend runs the torch engine on ``device`` when that is a GPU, so that
+    environment, policy and PPO all stay there, and on a CPU the numba engine when it can
+    (:func:`cpu_engine`), else the numpy engine; ``batched-numpy``, ``batched-numba`` and
+    ``batched-torch`` pick the engine's backend themselves.
     """
     if cfg.env_backend.startswith("batched"):  # the engine's observations are tokenised
         on_gpu = device is not None and device.type != "cpu"
         backend = {
-            "batched": "torch" if on_gpu else "auto",
+            "batched": "torch" if on_gpu else cpu_engine(cfg),
             "batched-numpy": "auto",  # the numpy engine (reference envs where unsupported)
             "batched-numba": "numba",
             "batched-torch": "torch",
@@ -101,6 +104,17 @@ def make_envs(cfg: TrainConfig, device: torch.device | None = None) -> gym.vecto
         wrappers=[tokenized],
         **cfg.env_kwargs,
     )
+
+
+def cpu_engine(cfg: TrainConfig) -> str:
+    """The engine backend of ``--env-backend batched`` on a CPU: ``numba`` when numba is
+    installed and the engine runs the family with ``cfg.env_kwargs`` (the same episodes as the
+    numpy engine, faster), else ``auto`` (the numpy engine, or reference envs where the engine
+    does not run the family)."""
+    family = gym.spec(cfg.env_id).kwargs.get("family")
+    if family is None or importlib.util.find_spec("numba") is None:
+        return "auto"
+    return "numba" if backend_of(family, **cfg.env_kwargs) == "batched" else "auto"
 
 
 def step_envs(envs: gym.vector.VectorEnv, action: torch.Tensor):

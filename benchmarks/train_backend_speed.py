@@ -8,8 +8,10 @@ slows all alike:
 
 - ``reference``: ``--env-backend reference`` with ``AsyncVectorEnv`` (one worker process per
   env), the trainer's default on CPU;
-- ``batched``: ``--env-backend batched``, the numpy engine stepping every env in this process;
-- ``batched-numba``: the same with the numba engine, when numba is installed;
+- ``batched``: ``--env-backend batched-numpy``, the numpy engine stepping every env in this
+  process;
+- ``batched-numba``: the same with the numba engine, when numba is installed (what
+  ``--env-backend batched`` then picks on a CPU);
 - ``free env``: the model-only ceiling, a vector env that costs nothing (it returns one recorded
   observation batch forever), so only rollout inference and PPO updates are timed.
 
@@ -69,7 +71,7 @@ def run(args, backend: str, run_dir: str) -> float:
         "dim": args.dim,
         "total_frames": args.frames,
         "num_envs": args.num_envs,
-        "env_backend": backend if backend in ("reference", "batched-numba") else "batched",
+        "env_backend": {"batched": "batched-numpy", "free env": "batched"}.get(backend, backend),
         "vector_mode": "async",
         "eval_env_id": "none",
         "checkpoint_interval": 10**9,  # one checkpoint at the end

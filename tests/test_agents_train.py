@@ -82,14 +82,27 @@ def test_batched_engine_backend(tmp_path, monkeypatch):
 
 
 def test_numba_engine_backend(tmp_path, monkeypatch):
+    """batched-numba forces the numba engine; plain batched takes it on a CPU where it can."""
     pytest.importorskip("numba")
     from babyaipp.agents.trainer import make_envs
     from babyaipp.engine.numba_env import NumbaBatchedEnv
+    from babyaipp.engine.numpy_env import NumpyBatchedEnv
 
     monkeypatch.setenv("BABYAIPP_BANK_DIR", str(tmp_path / "banks"))
     cfg = tiny(tmp_path, 2, run_name="numba", env_backend="batched-numba", bank_size=4)
-    envs = make_envs(cfg)
-    assert isinstance(envs, NumbaBatchedEnv)
+    for backend, kind in [("batched-numba", NumbaBatchedEnv), ("batched", NumbaBatchedEnv)]:
+        envs = make_envs(tiny(tmp_path, 1, env_backend=backend, bank_size=4))
+        assert type(envs) is kind, backend
+        envs.close()
+    envs = make_envs(tiny(tmp_path, 1, env_backend="batched-numpy", bank_size=4))
+    assert type(envs) is NumpyBatchedEnv
+    envs.close()
+    # where the numba engine cannot run the family, batched falls back to reference envs
+    with pytest.warns(UserWarning, match="placement="):
+        envs = make_envs(
+            tiny(tmp_path, 1, env_backend="batched", env_kwargs={"placement": "original"})
+        )
+    assert not isinstance(envs, NumpyBatchedEnv)
     envs.close()
     assert train(cfg)["frames"] == 32
 
