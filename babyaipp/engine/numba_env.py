@@ -83,7 +83,6 @@ class NumbaBatchedEnv(NumpyBatchedEnv):
         n = self.num_envs
         self._verifier_id = VERIFIERS.index(self._verifier)
         self._vis_table = visibility_table().astype(np.int64)  # typed like the row bits
-        self._floor_codes = codes.FLOOR_CODES
         self._bank_cells = np.ascontiguousarray(bank.cells)
         self._bank_tags = np.ascontiguousarray(bank.tags)
         self._bank_program = np.ascontiguousarray(bank.program)
@@ -148,7 +147,7 @@ class NumbaBatchedEnv(NumpyBatchedEnv):
             self._bank_dir, self._bank_mission, self._bank_max_steps,
             # tables
             codes.PASSABLE, codes.PICKUP, codes.OPEN_DOOR, codes.FLOOR_COLOR, codes.TOGGLED,
-            codes.UNLOCKED_BY, codes.UNLOCKED, codes.ENCODING, self._floor_codes, _ACTION_TABLE,
+            codes.UNLOCKED_BY, codes.UNLOCKED, codes.ENCODING, codes.FLOOR_CODES, _ACTION_TABLE,
             _TURN_TABLE, self._vis_table, self._offsets,
             # outputs
             image, direction, mission, description, reward, terminated, truncated, success,

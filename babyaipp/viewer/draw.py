@@ -388,16 +388,7 @@ def attention_cells(session: Session) -> list[tuple[tuple[int, int], int]]:
 
 def wrap(text: str, font, width: int) -> list[str]:
     """``text`` broken into lines no wider than ``width`` pixels (at word boundaries)."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if current and font.size(candidate)[0] > width:
-            lines.append(current)
-            current = word
-        else:
-            current = candidate
-    return lines + [current] if current else lines
+    return pack(text.split(), font, width, sep=" ")
 
 
 def pack(items: list[str], font, width: int, sep: str = "   ") -> list[str]:
