@@ -111,14 +111,19 @@ class DynamicsLevel:
         withhold = spec.withhold if withhold is None else withhold
         if (
             not isinstance(withhold, (int, np.integer))
+            or isinstance(withhold, (bool, np.bool_))
             or not 0 <= withhold <= spec.num_floor_colors
         ):
             raise ValueError(
                 f"withhold={withhold!r} must be an integer in [0, {spec.num_floor_colors}]"
             )
         density = spec.density if density is None else density
-        if not 0.0 <= density <= 1.0:
-            raise ValueError(f"density={density!r} must be in [0, 1]")
+        if (
+            not isinstance(density, (int, float, np.integer, np.floating))
+            or isinstance(density, (bool, np.bool_))
+            or not 0.0 <= density <= 1.0  # also refuses NaN
+        ):
+            raise ValueError(f"density={density!r} must be a number in [0, 1]")
 
         self.family = spec
         self.split = split
@@ -251,8 +256,12 @@ class DynamicsLevel:
 
     def step(self, action):
         if isinstance(action, np.ndarray) and action.ndim == 0:
-            action = action.item()
-        if not isinstance(action, (int, np.integer)) or not 0 <= action < 7:
+            action = action[()]  # a numpy scalar: a bool array stays a (refused) numpy bool
+        if (
+            not isinstance(action, (int, np.integer))
+            or isinstance(action, bool)  # True is an int to Python, not an action
+            or not 0 <= action < 7
+        ):
             raise ValueError(
                 f"invalid action {action!r}; valid: integers 0-6 "
                 f"({', '.join(f'{a.value}={a.name}' for a in self.actions)})"

@@ -159,6 +159,10 @@ def test_reset_mask_resets_only_those_envs(red_ball_bank):
         (np.full(4, 7), "invalid action 7"),
         (np.zeros(3, dtype=int), r"shape \(4,\)"),
         (np.zeros(4) + 0.5, "integer array"),
+        (np.ones(4, dtype=bool), "integer array"),
+        ([True, True, True, True], "bool"),
+        ([True, 2, 2, 2], "hold a bool"),
+        ([np.True_, 2, 2, 2], "hold a bool"),
     ],
 )
 def test_bad_actions_are_named(red_ball_bank, actions, match):

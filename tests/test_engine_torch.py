@@ -87,6 +87,10 @@ def test_torch_engine_errors():
         env.step(torch.tensor([0, 7, 1]))
     with pytest.raises(ValueError, match=r"integer array of shape \(3,\)"):
         env.step(torch.zeros(2, dtype=torch.int64))
+    with pytest.raises(ValueError, match="integer array"):
+        env.step(np.ones(3, dtype=bool))
+    with pytest.raises(ValueError, match="hold a bool"):
+        env.step([True, 2, 2])
     with pytest.raises(ValueError, match="device='cpu' needs backend='torch', not 'numpy'"):
         make_vector_env(2, "GoToRedBall", backend="numpy", device="cpu")
     with pytest.raises(ValueError, match="backend='torch' cannot run GoToRedBall: placement="):

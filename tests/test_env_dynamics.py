@@ -1,5 +1,6 @@
 """Each tile rule on hand-built grids: the contract in babyaipp/dynamics.py, case by case."""
 
+import numpy as np
 import pytest
 
 from babyaipp.dynamics import PROPERTIES, TileRule, register_property
@@ -288,7 +289,9 @@ def test_info_tile_reports_property_underfoot():
     assert info["tile"] is None
 
 
-@pytest.mark.parametrize("action", [7, -1, 2.5, "forward", None])
+@pytest.mark.parametrize(
+    "action", [7, -1, 2.5, "forward", None, True, False, np.True_, np.array(True)]
+)
 def test_invalid_action_names_the_value_and_choices(action):
     env = build_scenario(["WWWWW", "W>..W", "W..RW", "WWWWW"], {"blue": "fliplr"})
     with pytest.raises(ValueError, match="invalid action") as excinfo:

@@ -116,6 +116,10 @@ def test_withhold_hides_sentences():
         ({"placement": "tiered"}, "unknown placement 'tiered'; valid: \\['uniform', 'original'\\]"),
         ({"withhold": 5}, r"withhold=5 must be an integer in \[0, 2\]"),
         ({"density": 1.5}, "density=1.5"),
+        ({"density": "x"}, r"density='x' must be a number in \[0, 1\]"),
+        ({"density": float("nan")}, r"density=nan must be a number in \[0, 1\]"),
+        ({"density": True}, r"density=True must be a number in \[0, 1\]"),
+        ({"withhold": True}, r"withhold=True must be an integer in \[0, 2\]"),
     ],
 )
 def test_bad_make_kwargs_name_the_value(kwargs, match):

@@ -16,6 +16,16 @@ from babyaipp.engine.view import PAD
 NUM_ACTIONS = 7
 
 
+def refuse_bools(actions) -> None:
+    """Raise ValueError if a list or tuple of actions holds a bool.
+
+    ``np.asarray([True, 2])`` is an integer array, so the engines' dtype checks (which refuse
+    bool arrays) would take ``True`` as action 1; this catches it before the conversion.
+    """
+    if isinstance(actions, (list, tuple)) and any(isinstance(a, (bool, np.bool_)) for a in actions):
+        raise ValueError(f"actions {actions!r} hold a bool; valid: integers 0-6")
+
+
 class BatchedEngine(VectorEnv):
     """Base of the batched engines: ``num_envs`` episodes of one family and split.
 

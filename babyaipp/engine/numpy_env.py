@@ -32,7 +32,7 @@ from babyaipp.engine import codes
 from babyaipp.engine.bank import GOTO, GOTO_BITS, LayoutBank
 from babyaipp.engine.bank import OPEN as OPEN_VERIFIER
 from babyaipp.engine.bank import PICKUP as PICKUP_VERIFIER
-from babyaipp.engine.base import NUM_ACTIONS, BatchedEngine
+from babyaipp.engine.base import NUM_ACTIONS, BatchedEngine, refuse_bools
 from babyaipp.engine.codes import (
     EMPTY,
     FLIPLR,
@@ -324,6 +324,7 @@ class NumpyBatchedEnv(BatchedEngine):
     # -- internals ----------------------------------------------------------------------------
 
     def _check_actions(self, actions) -> np.ndarray:
+        refuse_bools(actions)
         a = np.asarray(actions)
         if a.shape != (self.num_envs,) or a.dtype.kind not in "iu":
             raise ValueError(

@@ -39,7 +39,7 @@ from babyaipp.engine import codes
 from babyaipp.engine.bank import GOTO, GOTO_BITS, LayoutBank
 from babyaipp.engine.bank import OPEN as OPEN_VERIFIER
 from babyaipp.engine.bank import PICKUP as PICKUP_VERIFIER
-from babyaipp.engine.base import BatchedEngine
+from babyaipp.engine.base import BatchedEngine, refuse_bools
 from babyaipp.engine.codes import EMPTY, MAGIC, NONE, SLIPPERY, STICKY, TRAP
 from babyaipp.engine.numpy_env import (
     _ACTION_TABLE,
@@ -287,8 +287,14 @@ class TorchBatchedEnv(BatchedEngine):
         if torch.is_tensor(actions):
             a = actions
         else:
+            refuse_bools(actions)
             a = torch.as_tensor(np.asarray(actions))
-        if a.shape != (self.num_envs,) or a.is_floating_point() or a.dtype == torch.bool:
+        if (
+            a.shape != (self.num_envs,)
+            or a.is_floating_point()
+            or a.is_complex()
+            or a.dtype == torch.bool
+        ):
             raise ValueError(
                 f"actions must be an integer array of shape ({self.num_envs},), "
                 f"got {a.dtype} {tuple(a.shape)}"
