@@ -44,6 +44,26 @@ def _description_tokens(text: str) -> np.ndarray:
     return vocab.encode_sentences(sentences)
 
 
+def tokenized_observation_space(
+    image: spaces.Box | None = None, direction: spaces.Discrete | None = None
+) -> spaces.Dict:
+    """The observation space of :class:`TokenizeText` around a babyaipp env.
+
+    ``image`` and ``direction`` default to minigrid's (a 7×7×3 uint8 view, 4 headings).
+    """
+    high = vocab.VOCAB_SIZE - 1
+    return spaces.Dict(
+        {
+            "image": image if image is not None else spaces.Box(0, 255, (7, 7, 3), np.uint8),
+            "direction": direction if direction is not None else spaces.Discrete(4),
+            "mission": spaces.Box(0, high, (vocab.MAX_INSTRUCTION_TOKENS,), np.int64),
+            "description": spaces.Box(
+                0, high, (vocab.MAX_SENTENCES, vocab.SENTENCE_TOKENS), np.int64
+            ),
+        }
+    )
+
+
 class TokenizeText(gym.ObservationWrapper):
     """Text as fixed-shape int64 token arrays (ids from :mod:`babyaipp.vocab`).
 
@@ -57,16 +77,8 @@ class TokenizeText(gym.ObservationWrapper):
 
     def __init__(self, env: gym.Env):
         super().__init__(env)
-        high = vocab.VOCAB_SIZE - 1
-        self.observation_space = spaces.Dict(
-            {
-                "image": env.observation_space["image"],
-                "direction": env.observation_space["direction"],
-                "mission": spaces.Box(0, high, (vocab.MAX_INSTRUCTION_TOKENS,), np.int64),
-                "description": spaces.Box(
-                    0, high, (vocab.MAX_SENTENCES, vocab.SENTENCE_TOKENS), np.int64
-                ),
-            }
+        self.observation_space = tokenized_observation_space(
+            env.observation_space["image"], env.observation_space["direction"]
         )
 
     def observation(self, obs: dict) -> dict:

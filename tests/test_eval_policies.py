@@ -184,7 +184,9 @@ def test_sb3_spec_with_a_fake_stable_baselines3(tmp_path, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "stable_baselines3", types.SimpleNamespace(PPO=PPO))
     (tmp_path / "ppo.zip").write_bytes(b"weights")
-    policy = policy_from_spec("sb3:PPO:ppo.zip", base_dir=tmp_path)
+    with pytest.raises(ValueError, match="ppo.zip is not a zip file"):
+        policy_from_spec("sb3:PPO:ppo.zip", base_dir=tmp_path)  # the safe load reads it itself
+    policy = policy_from_spec("sb3:PPO:ppo.zip", base_dir=tmp_path, trust_remote_code=True)
     assert isinstance(policy, SB3Policy) and policy.model.path == tmp_path / "ppo.zip"
     assert policy.spec == "sb3:PPO:ppo.zip"
     assert policy.checkpoint_sha256 == file_sha256(tmp_path / "ppo.zip")

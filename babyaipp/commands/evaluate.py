@@ -26,6 +26,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--episodes", type=int, help="quick look: fewer episodes per env (new suite)")
     p.add_argument("--families", help="quick look: comma-separated families (new suite)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="let model files run code they carry (SB3's pickled fields); only for files you "
+        "made yourself. Without it, sb3: models load without unpickling anything",
+    )
     p.set_defaults(func=run_evaluate)
 
 
@@ -89,7 +95,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     runs = []
     for spec, target in zip(args.policies, targets, strict=True):
         try:
-            policy = policy_from_spec(spec)
+            policy = policy_from_spec(spec, trust_remote_code=args.trust_remote_code)
         except ImportError as error:
             raise CommandError(str(error)) from None
         start = time.perf_counter()

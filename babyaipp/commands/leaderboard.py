@@ -21,6 +21,12 @@ def add_parser(subparsers) -> None:
     q.add_argument("--quick", action="store_true", help="only check files, do not re-play")
     q.add_argument("--vectorization", default="async", choices=("async", "sync"))
     q.add_argument("--no-progress", action="store_true")
+    q.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="let the entry's model files run code they carry (SB3's pickled fields). Never "
+        "for someone else's entry: without it, verifying runs none of the submitter's code",
+    )
     q.set_defaults(func=run_verify)
 
     q = sub.add_parser("add", help="make an entry from results files (one per training seed)")
@@ -76,6 +82,7 @@ def run_verify(args: argparse.Namespace) -> int:
                 rerun=not args.quick,
                 vectorization=args.vectorization,
                 progress=not args.no_progress,
+                trust_remote_code=args.trust_remote_code,
             )
         except ImportError as error:
             raise CommandError(str(error)) from None

@@ -348,8 +348,12 @@ def verify_entry(
     rerun: bool = True,
     vectorization: str = "async",
     progress: bool = False,
+    trust_remote_code: bool = False,
 ) -> Entry:
     """Check an entry; with ``rerun``, re-play every run from its policy spec.
+
+    Model files are loaded without running code from them unless ``trust_remote_code``
+    (see :func:`babyaipp.eval.policies.policy_from_spec`): never set it for others' entries.
 
     Runs are re-played with the ``num_envs`` and ``greedy`` they record (``vectorization``
     does not change results, only speed).
@@ -367,7 +371,7 @@ def verify_entry(
         spec = results["policy"]["spec"]
         if not spec:
             raise LeaderboardError(f"{where}: no policy spec, so the run cannot be re-played")
-        policy = policy_from_spec(spec, base_dir=entry.path)
+        policy = policy_from_spec(spec, base_dir=entry.path, trust_remote_code=trust_remote_code)
         run = results["run"]
         again = evaluate(
             policy,

@@ -11,8 +11,10 @@ A *policy spec* is a string that rebuilds a policy, so that a results file can b
 - ``random:seed=0`` — :class:`RandomPolicy` with that seed;
 - ``checkpoint:path/to/agent.pt`` — :func:`load_checkpoint_policy` (a relative path is looked
   up next to the results file first, then in the working directory);
-- ``sb3:PPO:path/to/model.zip`` — a stable-baselines3 model (``stable_baselines3.PPO.load``)
-  behind :class:`SB3Policy`.
+- ``sb3:PPO:path/to/model.zip`` — a stable-baselines3 model behind :class:`SB3Policy`, loaded
+  without unpickling anything in the file (:mod:`babyaipp.eval.sb3_safe`) unless the caller
+  passes ``trust_remote_code=True`` to :func:`policy_from_spec` (never a spec's own choice: a
+  results file must not be able to make its verifier run code).
 
 Other code adds kinds with :func:`register_policy_kind` (e.g. the oracle), given either a
 factory or a lazy ``"module:function"`` import path.
@@ -20,6 +22,7 @@ factory or a lazy ``"module:function"`` import path.
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +34,10 @@ from babyaipp.io import file_sha256
 from babyaipp.policy import Policy
 
 NUM_ACTIONS = 7  # minigrid's actions
+
+_TRUST_REMOTE_CODE = contextvars.ContextVar("trust_remote_code", default=False)
+"""Whether the factory being run may unpickle code from the files it loads (set only by
+:func:`policy_from_spec`'s caller)."""
 
 PolicyFactory = Callable[[str, Path], Policy]
 """``factory(argument, base_dir)``: the policy of spec ``kind:argument``; relative paths in
@@ -203,6 +210,8 @@ def _checkpoint_factory(argument: str, base_dir: Path) -> Policy:
 
 
 def _sb3_factory(argument: str, base_dir: Path) -> Policy:
+    from babyaipp.eval.sb3_safe import load_sb3_model
+
     algorithm, _, file = argument.partition(":")
     if not algorithm or not file:
         raise ValueError(
@@ -212,17 +221,13 @@ def _sb3_factory(argument: str, base_dir: Path) -> Policy:
     if not path.is_file():
         raise FileNotFoundError(f"stable-baselines3 model {file!r} not found")
     try:
-        import stable_baselines3
+        import stable_baselines3  # noqa: F401  (only to give a clear message)
     except ImportError:
         raise ImportError(
             f"policy spec sb3:{argument} needs stable-baselines3: pip install 'babyaipp[agents]'"
         ) from None
-    cls = getattr(stable_baselines3, algorithm, None)
-    if not callable(getattr(cls, "load", None)):
-        raise ValueError(
-            f"policy spec sb3:{argument}: stable_baselines3 has no algorithm {algorithm!r}"
-        )
-    policy = SB3Policy(cls.load(path, device="cpu"), name=f"sb3-{algorithm}")
+    model = load_sb3_model(algorithm, path, trust_remote_code=_TRUST_REMOTE_CODE.get())
+    policy = SB3Policy(model, name=f"sb3-{algorithm}")
     policy.checkpoint_sha256 = file_sha256(path)
     policy.spec = f"sb3:{argument}"
     return policy
@@ -251,8 +256,14 @@ def policy_kinds() -> list[str]:
     return sorted(_KINDS)
 
 
-def policy_from_spec(spec: str, base_dir: str | Path = ".") -> Policy:
-    """Build the policy a spec names; sets ``policy.spec = spec`` (unless the factory did)."""
+def policy_from_spec(
+    spec: str, base_dir: str | Path = ".", *, trust_remote_code: bool = False
+) -> Policy:
+    """Build the policy a spec names; sets ``policy.spec = spec`` (unless the factory did).
+
+    ``trust_remote_code`` lets factories load files in ways that may run code stored in them
+    (SB3's pickled fields); keep it False for files you did not make.
+    """
     kind, _, argument = spec.partition(":")
     if kind not in _KINDS:
         raise ValueError(f"unknown policy kind {kind!r} in spec {spec!r}; known: {policy_kinds()}")
@@ -265,7 +276,11 @@ def policy_from_spec(spec: str, base_dir: str | Path = ".") -> Policy:
             raise ImportError(
                 f"policy kind {kind!r}: cannot import {_KINDS[kind]!r} ({error})"
             ) from None
-    policy = factory(argument, Path(base_dir))
+    token = _TRUST_REMOTE_CODE.set(bool(trust_remote_code))
+    try:
+        policy = factory(argument, Path(base_dir))
+    finally:
+        _TRUST_REMOTE_CODE.reset(token)
     if not getattr(policy, "spec", None):
         policy.spec = spec
     check_policy(policy)
