@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "babyaipp.commands.leaderboard",
     "babyaipp.commands.train",
     "babyaipp.commands.oracle",
+    "babyaipp.commands.reproduce",
+    "babyaipp.commands.report",
 )
 
 

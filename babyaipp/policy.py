@@ -27,6 +27,10 @@ class Policy(Protocol):
 
     Attributes: ``name`` (str), ``uses_text`` (reads mission/description), ``privileged``
     (uses information an agent does not observe), ``needs_env``.
+
+    Optional: ``for_family(family) -> Policy``, for a set of per-family agents behind one
+    policy (:mod:`babyaipp.eval.family_checkpoints`): the evaluator plays the policy it
+    returns on that family's envs.
     """
 
     name: str

@@ -238,6 +238,7 @@ _KINDS: dict[str, PolicyFactory | str] = {
     "checkpoint": _checkpoint_factory,
     "sb3": _sb3_factory,
     "oracle": "babyaipp.oracle.policy:from_spec",  # oracle, oracle:blind (privileged)
+    "checkpoints": "babyaipp.eval.family_checkpoints:from_spec",  # one checkpoint per family
 }
 
 

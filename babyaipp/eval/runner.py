@@ -67,7 +67,8 @@ def run_env(
     """Play one episode per seed on ``BabyAIPP-<family>-<split>-v0``; episodes in seed order.
 
     A ``needs_env`` policy always runs in an in-process (sync) vector env and gets the
-    unwrapped sub-envs as ``envs``.
+    unwrapped sub-envs as ``envs``. A policy with a ``for_family(family)`` method (one agent
+    per family, :mod:`babyaipp.eval.family_checkpoints`) plays the policy that returns.
     """
     if vectorization not in VECTORIZATION_MODES:
         raise ValueError(
@@ -75,6 +76,9 @@ def run_env(
         )
     if not seeds:
         return []
+    route = getattr(policy, "for_family", None)  # one agent per family (optional member)
+    if route is not None:
+        policy = route(family)
     blocks = [b for b in assign_seeds(seeds, min(num_envs, len(seeds))) if b]
     n = len(blocks)
     mode = "sync" if policy.needs_env or n == 1 else vectorization
