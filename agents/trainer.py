@@ -20,6 +20,7 @@ import importlib.util
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +173,14 @@ class RunLogger:
         self.file.close()
 
 
-def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Train with ``cfg``; return a summary (run dir, checkpoint path, last metrics)."""
+def train(
+    cfg: TrainConfig, on_iteration: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
+    """Train with ``cfg``; return a summary (run dir, checkpoint path, last metrics).
+
+    ``on_iteration(row)``, if given, is called with each iteration's logged row (the CSV's
+    columns), e.g. for a progress display (``babyaipp reproduce``).
+    """
     cfg.validate()
     device = resolve_device(cfg.device)
     amp = (
@@ -400,6 +407,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 }
             )
         logger.log(row)
+        if on_iteration is not None:
+            on_iteration(row)
         summary.update(row)
         progress.update(N * T)
         progress.set_postfix(fps=row["fps"], success=f"{row.get('success', float('nan')):.2f}")
