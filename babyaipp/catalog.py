@@ -14,9 +14,17 @@ in ``levels/`` for the built-in ones) holds::
     density = 0.3          # chance that an eligible cell gets a tile (optional)
     clear_around_objects = false   # keep the 4 cells around objects tile-free (optional)
     doc = "one line shown by `babyaipp list`"            # optional
+    version = 0            # the id's -v<N> (optional; see below)
+    assignment = "independent"     # or "one-trap" (optional)
+    tiles = "scatter"              # or "barrier" (optional)
 
-Every id is ``BabyAIPP-<name>-<split>-v0``; splits are Train, HeldOut, Test and, when ``fixed``
-is given, Fixed.
+Every id is ``BabyAIPP-<name>-<split>-v<version>``; splits are Train, HeldOut, Test and, when
+``fixed`` is given, Fixed. Versions are designs: ``v0`` is the first (leaderboard-v1), ``v1``
+the reading-necessary design of leaderboard-v2 (docs/benchmark-v2.md), which sets
+``assignment = "one-trap"`` (exactly one colour is a trap each episode; :mod:`babyaipp.splits`)
+and ``tiles = "barrier"`` (a line of tiles across the room; :mod:`babyaipp.placement`). A
+family is known by its *key*: its name for version 0, ``<name>-v<version>`` otherwise
+(``GoToRedBall``, ``GoToRedBall-v1``), which suites and results use.
 """
 
 from __future__ import annotations
@@ -40,7 +48,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 SPLITS: tuple[str, ...] = ("Train", "HeldOut", "Test", "Fixed")
-ID_TEMPLATE = "BabyAIPP-{family}-{split}-v0"
+ID_TEMPLATE = "BabyAIPP-{family}-{split}-v{version}"
+ASSIGNMENTS: tuple[str, ...] = ("independent", "one-trap")
+TILE_LAYOUTS: tuple[str, ...] = ("scatter", "barrier")
 
 
 class SpecError(ValueError):
@@ -62,6 +72,15 @@ class FamilySpec:
     density: float = 0.3
     clear_around_objects: bool = False
     doc: str = ""
+    version: int = 0
+    assignment: str = "independent"
+    tiles: str = "scatter"
+
+    @property
+    def key(self) -> str:
+        """The family's name in the catalog, suites and results: ``name`` for version 0,
+        ``name-v<version>`` otherwise."""
+        return family_key(self.name, self.version)
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -69,8 +88,8 @@ class FamilySpec:
 
     def env_id(self, split: str) -> str:
         if split not in self.splits:
-            raise ValueError(f"family {self.name} has no split {split!r}; valid: {self.splits}")
-        return ID_TEMPLATE.format(family=self.name, split=split)
+            raise ValueError(f"family {self.key} has no split {split!r}; valid: {self.splits}")
+        return ID_TEMPLATE.format(family=self.name, split=split, version=self.version)
 
     @property
     def held_out_pairs(self) -> frozenset[tuple[str, str]]:
@@ -98,6 +117,9 @@ class FamilySpec:
         out["held_out"] = {c: list(p) for c, p in self.held_out.items()}
         out["fixed"] = dict(self.fixed) if self.fixed else None
         out["base_kwargs"] = dict(self.base_kwargs)
+        for name in _OPTIONAL_DEFAULTS:  # left out at their defaults: version-0 dicts unchanged
+            if out[name] == _OPTIONAL_DEFAULTS[name]:
+                del out[name]
         return out
 
     @classmethod
@@ -182,6 +204,30 @@ class FamilySpec:
         clear = data.get("clear_around_objects", False)
         if not isinstance(clear, bool):
             raise fail(f"clear_around_objects {clear!r} must be true or false")
+        version = data.get("version", 0)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise fail(f"version {version!r} must be an integer >= 0")
+        assignment = data.get("assignment", "independent")
+        if assignment not in ASSIGNMENTS:
+            raise fail(f"unknown assignment {assignment!r}; valid: {list(ASSIGNMENTS)}")
+        tiles = data.get("tiles", "scatter")
+        if tiles not in TILE_LAYOUTS:
+            raise fail(f"unknown tiles {tiles!r}; valid: {list(TILE_LAYOUTS)}")
+        if assignment == "one-trap":
+            if "trap" not in properties or len(properties) < 2 or len(floor_colors) < 2:
+                raise fail(
+                    "assignment 'one-trap' needs 'trap' and another property, and 2+ colours"
+                )
+            trap_held = [c for c in floor_colors if "trap" in held_out.get(c, ())]
+            if not trap_held or len(trap_held) == len(floor_colors):
+                raise fail(
+                    "assignment 'one-trap' needs the trap held out for some colours but not all "
+                    f"(HeldOut draws its trap among them, Train among the others); got {trap_held}"
+                )
+            if fixed is not None:
+                raise fail("assignment 'one-trap' has no Fixed split: drop 'fixed'")
+        if tiles == "barrier" and assignment != "one-trap":
+            raise fail("tiles 'barrier' needs assignment 'one-trap' (one trap segment)")
         return cls(
             name=name,
             base=base,
@@ -194,6 +240,9 @@ class FamilySpec:
             density=float(density),
             clear_around_objects=clear,
             doc=str(data.get("doc", "")),
+            version=version,
+            assignment=assignment,
+            tiles=tiles,
         )
 
     @classmethod
@@ -207,6 +256,14 @@ class FamilySpec:
         except tomllib.TOMLDecodeError as error:
             raise SpecError(f"{path}: malformed TOML ({error})") from None
         return cls.from_dict(data, source=str(path))
+
+
+_OPTIONAL_DEFAULTS = {"version": 0, "assignment": "independent", "tiles": "scatter"}
+
+
+def family_key(name: str, version: int) -> str:
+    """The catalog key of family ``name`` at ``version`` (see :attr:`FamilySpec.key`)."""
+    return name if version == 0 else f"{name}-v{version}"
 
 
 def _str_list(value: Any, key: str, fail) -> list[str]:
@@ -232,11 +289,12 @@ def builtin_spec_files() -> list[Path]:
 
 def load_builtin_catalog() -> dict[str, FamilySpec]:
     specs = [FamilySpec.from_file(path) for path in builtin_spec_files()]
-    return {spec.name: spec for spec in specs}
+    return {spec.key: spec for spec in specs}
 
 
 def get_family(name: str) -> FamilySpec:
-    """The family called ``name``; a ValueError naming the known families otherwise."""
+    """The family whose key is ``name`` (``GoToRedBall``, ``GoToRedBall-v1``); a ValueError
+    naming the known families otherwise."""
     try:
         return FAMILIES[name]
     except KeyError:
@@ -244,8 +302,36 @@ def get_family(name: str) -> FamilySpec:
 
 
 def parse_env_id(env_id: str) -> tuple[str, str]:
-    """Split ``BabyAIPP-<Family>-<Split>-v0`` into (family, split)."""
+    """Split ``BabyAIPP-<Family>-<Split>-v<N>`` into (family key, split).
+
+    The id must be well-formed (ValueError otherwise); whether that family has that version
+    is :func:`check_env_id`'s question.
+    """
     parts = env_id.split(":")[-1].split("-")
-    if len(parts) != 4 or parts[0] != "BabyAIPP" or parts[3] != "v0" or parts[2] not in SPLITS:
+    if (
+        len(parts) != 4
+        or parts[0] != "BabyAIPP"
+        or parts[2] not in SPLITS
+        or not (parts[3][:1] == "v" and parts[3][1:].isdigit())
+    ):
         raise ValueError(f"{env_id!r} is not a babyaipp id like 'BabyAIPP-GoToRedBall-Train-v0'")
-    return parts[1], parts[2]
+    return family_key(parts[1], int(parts[3][1:])), parts[2]
+
+
+def check_env_id(env_id: str) -> FamilySpec:
+    """The family of a registered-looking id; a ValueError naming what is wrong (the form,
+    an unknown family, an unknown version of a known family, a split it does not have)."""
+    key, split = parse_env_id(env_id)
+    name, version = env_id.split(":")[-1].split("-")[1], env_id.split("-")[-1]
+    if key not in FAMILIES:
+        versions = sorted(f"v{s.version}" for s in FAMILIES.values() if s.name == name)
+        if versions:
+            raise ValueError(
+                f"{env_id!r}: family {name} has no version {version}; valid: {versions}"
+            )
+        names = sorted({s.name for s in FAMILIES.values()})
+        raise ValueError(f"{env_id!r}: unknown family {name!r}; known: {names}")
+    spec = FAMILIES[key]
+    if split not in spec.splits:
+        raise ValueError(f"{env_id!r}: family {key} has no split {split}; valid: {spec.splits}")
+    return spec

@@ -19,6 +19,7 @@ from babyaipp import text as textgen
 from babyaipp.catalog import FamilySpec, get_family
 from babyaipp.dynamics import active_rules, begin_step, reset_memory
 from babyaipp.splits import draw_floor_map, has_held_out_pair
+from babyaipp.vector import Text
 
 SEQUENCE_INSTRS = (BeforeInstr, AndInstr, AfterInstr)
 MAX_LAYOUT_TRIES = 1000
@@ -103,7 +104,7 @@ class DynamicsLevel:
         spec = _as_spec(family)
         if split not in spec.splits:
             raise ValueError(
-                f"unknown split {split!r} for family {spec.name}; valid: {spec.splits}"
+                f"unknown split {split!r} for family {spec.key}; valid: {spec.splits}"
             )
         _check_choice("text", text, textgen.TEXT_MODES)
         _check_choice("sentence_order", sentence_order, textgen.SENTENCE_ORDERS)
@@ -168,7 +169,7 @@ class DynamicsLevel:
                 break
         else:
             raise GenerationError(
-                f"{self.family.name}: no solvable layout in {MAX_LAYOUT_TRIES} tries"
+                f"{self.family.key}: no solvable layout in {MAX_LAYOUT_TRIES} tries"
             )
         self.surface = self.instrs.surface(self)
         self.mission = self.surface
@@ -194,6 +195,8 @@ class DynamicsLevel:
 
     def _place_tiles(self, rng: np.random.Generator) -> bool:
         """Scatter the tiles; retry while traps cut off an object. False: give up this layout."""
+        if self.family.tiles == "barrier":
+            return self._place_barrier(rng)
         cells = tile_placement.eligible_cells(
             self.grid, self.agent_pos, self.family.clear_around_objects
         )
@@ -215,6 +218,45 @@ class DynamicsLevel:
                 movable = getattr(self, "unblocking", False)
                 reachability = tile_placement.Reachability(self.grid, self.agent_pos, movable)
             if not trap_cells or reachability.traps_keep_solvable(trap_cells):
+                tile_placement.put_tiles(self.grid, tiles)
+                self.tiles = tiles
+                return True
+            self.generation_stats["placement_retries"] += 1
+        return False
+
+    def _place_barrier(self, rng: np.random.Generator) -> bool:
+        """Lay a line of tiles across the way (:func:`babyaipp.placement.barrier_lines`): one
+        segment of the episode's trap colour, one of another colour drawn uniformly. Retry
+        while the line could cut the agent off (whichever colour were the trap); False: give
+        up this layout (no line lies across its way)."""
+        if len(self.room_grid) * len(self.room_grid[0]) != 1:
+            raise GenerationError(f"{self.family.key}: barrier tiles need a one-room base level")
+        (x0, y0, x1, y1) = self._room_interiors()[0]
+        interior = (x0, y0, x1 - 1, y1 - 1)
+        groups = mission_groups(self.instrs, self)
+        keep_clear = set()
+        if self.family.clear_around_objects:  # PutNext: a drop beside its objects stays free
+            keep_clear = {
+                (x + dx, y + dy)
+                for group in groups
+                for x, y in group
+                for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1))
+            }
+        lines = tile_placement.barrier_lines(
+            self.grid, self.agent_pos, interior, groups, keep_clear
+        )
+        if not lines:
+            return False
+        [trap] = [c for c, p in self.floor_map.items() if p == "trap"]
+        others = [c for c in self.floor_map if c != trap]
+        movable = getattr(self, "unblocking", False)
+        reachability = tile_placement.Reachability(self.grid, self.agent_pos, movable)
+        for _ in range(MAX_PLACEMENT_TRIES):
+            line = lines[int(rng.integers(len(lines)))]
+            safe = others[int(rng.integers(len(others)))]
+            tiles = tile_placement.barrier_tiles(self.grid, line, interior, (trap, safe), rng)
+            cells = {x + y * self.width: c for x, y, c in tiles}
+            if reachability.barrier_keeps_solvable(cells, line[0]):
                 tile_placement.put_tiles(self.grid, tiles)
                 self.tiles = tiles
                 return True
@@ -368,6 +410,21 @@ class DynamicsLevel:
         return (_new_instance, (type(self).base_level,), self.__dict__.copy())
 
 
+def mission_groups(instr, env) -> list[list[tuple[int, int]]]:
+    """The positions of the objects each description of a BabyAI instruction matches, one
+    list per description (GoTo: its target; PutNext: the object to move, then the one to put
+    it next to; sequences: both halves')."""
+    if isinstance(instr, SEQUENCE_INSTRS):
+        return mission_groups(instr.instr_a, env) + mission_groups(instr.instr_b, env)
+    groups = []
+    for attr in ("desc", "desc_move", "desc_fixed"):
+        desc = getattr(instr, attr, None)
+        if desc is not None:
+            _, positions = desc.find_matching_objs(env)  # BabyAI redoes it in reset_verifier
+            groups.append([(int(x), int(y)) for x, y in positions])
+    return groups
+
+
 _EMPTY_CODE = (OBJECT_TO_IDX["empty"], 0, 0)
 
 
@@ -384,7 +441,8 @@ def encode_view(grid, vis_mask: np.ndarray) -> np.ndarray:
 
 
 def _text_space(max_length: int) -> spaces.Text:
-    return spaces.Text(max_length, min_length=0, charset=textgen.CHARSET)
+    # babyaipp's Text: correct in gym.make_vec(..., vectorization_mode="async") (shared memory)
+    return Text(max_length, min_length=0, charset=textgen.CHARSET)
 
 
 @functools.cache

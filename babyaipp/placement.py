@@ -222,3 +222,122 @@ class Reachability:
         if self._baseline is None:
             self._baseline = self.unreached()
         return cut <= self._baseline
+
+    def unreached_across(self, line: dict[int, str], axis: int, blocked: str) -> set[int]:
+        """Flat indices of the objects not reached when the tiles are a barrier ``line``.
+
+        ``line`` maps flat cell index → colour for the tiles of a one-cell-thick barrier
+        (:func:`barrier_tiles`). Tiles of colour ``blocked`` are walls (as if it were the
+        trap). A tile of another colour is only crossed straight across the line (``axis``
+        as in :data:`Line`): from a plain cell ``s``
+        through the tile ``c`` to the plain cell ``t`` beyond it in the same direction,
+        ``t`` enterable. Such a crossing is possible under every built-in property
+        (fliplr: forward twice; slippery: the slide lands on ``t``; sticky: wait, then
+        forward; flipud: turn around on ``c``, then the reversed forward; magic: forward at
+        once, before any push), so what this reaches, the agent can reach whatever the safe
+        colour's property is. Moves along the line are never counted, nor reaching an
+        object from a tile: the check is conservative, never optimistic.
+        """
+        walkable = bytearray(self.walkable)
+        for i in line:
+            walkable[i] = 0
+        reached = bytearray(len(walkable))
+        reached[self.start] = 1
+        stack = [self.start]
+        width = self.width
+        across = (1, -1) if axis == 0 else (width, -width)
+        while stack:
+            i = stack.pop()
+            for d in (1, -1, width, -width):
+                j = i + d
+                color = line.get(j)
+                if color is not None:
+                    t = j + d
+                    if d in across and color != blocked and walkable[t] and not reached[t]:
+                        reached[t] = 1
+                        stack.append(t)
+                elif not reached[j]:
+                    reached[j] = 1
+                    if walkable[j]:
+                        stack.append(j)
+        return {i for i in self.objects if not reached[i]}
+
+    def barrier_keeps_solvable(self, line: dict[int, str], axis: int) -> bool:
+        """True when, whichever single colour of ``line`` were the trap, the barrier cuts the
+        agent off from no object it could reach without tiles. The check never looks at
+        properties, so which segment is the trap cannot leak into the layouts kept."""
+        if self._baseline is None:
+            self._baseline = self.unreached()
+        return all(
+            self.unreached_across(line, axis, blocked) <= self._baseline
+            for blocked in sorted(set(line.values()))
+        )
+
+
+Line = tuple[int, int]
+"""A barrier line: (axis, k); axis 0 is the column x = k, axis 1 the row y = k."""
+
+
+def barrier_lines(
+    grid,
+    agent_pos,
+    interior: tuple[int, int, int, int],
+    groups: list[list[tuple[int, int]]],
+    keep_clear: set[tuple[int, int]] = frozenset(),
+) -> list[Line]:
+    """The lines a barrier may take in a one-room level (``interior`` = x0, y0, x1, y1, bounds
+    inclusive), in a fixed order:
+
+    - at least 2 cells from the agent's start along the axis (its 8 neighbours stay clear);
+    - through no object of the mission (``groups``: one list of positions per object
+      description, e.g. GoTo's target, PutNext's object to move and the one to put it next to);
+    - across the way: every object of some group lies strictly on the far side, so the
+      mission cannot be done without crossing;
+    - through none of the cells in ``keep_clear`` (PutNext: the cells beside its objects);
+    - with at least 2 empty cells, one per colour of the barrier.
+    """
+    x0, y0, x1, y1 = interior
+    agent = (int(agent_pos[0]), int(agent_pos[1]))
+    lines = []
+    for axis, (lo, hi) in enumerate(((x0, x1), (y0, y1))):
+        for k in range(lo, hi + 1):
+            if abs(agent[axis] - k) < 2:
+                continue
+            side = agent[axis] < k
+            if any(p[axis] == k for group in groups for p in group):
+                continue
+            if not any(group and all((p[axis] < k) != side for p in group) for group in groups):
+                continue
+            cells = line_cells(axis, k, interior)
+            if any(c in keep_clear for c in cells):
+                continue
+            if sum(grid.get(*c) is None for c in cells) >= 2:
+                lines.append((axis, k))
+    return lines
+
+
+def line_cells(axis: int, k: int, interior: tuple[int, int, int, int]) -> list[tuple[int, int]]:
+    """The interior cells of line (axis, k), in order along it."""
+    x0, y0, x1, y1 = interior
+    if axis == 0:
+        return [(k, y) for y in range(y0, y1 + 1)]
+    return [(x, k) for x in range(x0, x1 + 1)]
+
+
+def barrier_tiles(
+    grid,
+    line: Line,
+    interior: tuple[int, int, int, int],
+    colors: tuple[str, str],
+    rng: np.random.Generator,
+) -> list[tuple[int, int, str]]:
+    """Tiles (x, y, colour) on the empty cells of ``line``: two segments, one per colour.
+
+    The split point is uniform (each segment gets at least one cell) and which colour takes
+    the first segment is a coin flip, so a segment's length and place say nothing about its
+    colour's property. Cells holding objects stay as they are (an object blocks the way too).
+    """
+    cells = [c for c in line_cells(*line, interior) if grid.get(*c) is None]
+    split = int(rng.integers(1, len(cells)))
+    first, second = colors if rng.random() < 0.5 else colors[::-1]
+    return [(x, y, first if i < split else second) for i, (x, y) in enumerate(cells)]

@@ -6,9 +6,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import warnings
+
 import gymnasium as gym
 
 from babyaipp.catalog import FAMILIES, FamilySpec, load_builtin_catalog
+
+# gymnasium calls an id "out of date" when a higher version is registered. babyaipp's versions
+# are designs with boards of their own (v0: leaderboard-v1, v1: leaderboard-v2), both kept and
+# verifiable, so the warning would be wrong for them.
+warnings.filterwarnings(
+    "ignore", message=r".*BabyAIPP-\w+-\w+-v\d+ is out of date", category=DeprecationWarning
+)
 
 ENTRY_POINT = "babyaipp.env:make_env"
 VECTOR_ENTRY_POINT = "babyaipp.engine:make_vector_env"
@@ -39,18 +48,18 @@ def register_family(spec: FamilySpec | Mapping[str, Any] | str | Path) -> list[s
         spec = FamilySpec.from_file(spec)
     elif not isinstance(spec, FamilySpec):
         spec = FamilySpec.from_dict(spec)
-    if spec.name in FAMILIES:
-        raise ValueError(f"family {spec.name!r} is already registered; pick another name")
-    FAMILIES[spec.name] = spec
+    if spec.key in FAMILIES:
+        raise ValueError(f"family {spec.key!r} is already registered; pick another name")
+    FAMILIES[spec.key] = spec
     return _register_spec(spec, spec.to_dict())
 
 
 def register_builtin_families() -> list[str]:
     """Register the shipped catalog (called once by ``import babyaipp``)."""
     ids = []
-    for name, spec in load_builtin_catalog().items():
-        FAMILIES[name] = spec
-        ids += _register_spec(spec, name)
+    for key, spec in load_builtin_catalog().items():
+        FAMILIES[key] = spec
+        ids += _register_spec(spec, key)
     return ids
 
 

@@ -11,6 +11,16 @@
   colours), chosen at random, with their fixed properties.
 
 Colours draw independently, so two colours may share a property, as in the original.
+
+Families with ``assignment = "one-trap"`` (the v1 designs of leaderboard-v2) draw instead
+exactly one trap colour per episode, so that which colour to avoid changes from episode to
+episode and only the text tells it:
+
+- the trap colour is uniform among :func:`trap_colors` (Train: the colours whose trap is not
+  held out; HeldOut: those whose trap is; Test: all);
+- every other colour draws uniformly among its non-trap properties that the split allows
+  (:func:`allowed_properties` minus trap; in HeldOut a colour with held-out non-trap pairs
+  draws among those, else among all non-trap properties).
 """
 
 from __future__ import annotations
@@ -32,6 +42,28 @@ def allowed_properties(spec: FamilySpec, split: str, color: str) -> tuple[str, .
     raise ValueError(f"split {split!r} has no per-colour draw; valid: Train, HeldOut, Test")
 
 
+def trap_colors(spec: FamilySpec, split: str) -> tuple[str, ...]:
+    """The colours that may be the trap of a one-trap episode of ``split``."""
+    held = {c for c in spec.floor_colors if "trap" in spec.held_out.get(c, ())}
+    if split == "Train":
+        return tuple(c for c in spec.floor_colors if c not in held)
+    if split == "HeldOut":
+        return tuple(c for c in spec.floor_colors if c in held)
+    if split == "Test":
+        return spec.floor_colors
+    raise ValueError(f"split {split!r} has no one-trap draw; valid: Train, HeldOut, Test")
+
+
+def safe_properties(spec: FamilySpec, split: str, color: str) -> tuple[str, ...]:
+    """The non-trap properties ``color`` may take in a one-trap episode of ``split``."""
+    if split == "HeldOut":
+        held = tuple(p for p in spec.held_out.get(color, ()) if p != "trap")
+        if held:
+            return held
+        return tuple(p for p in spec.properties if p != "trap")
+    return tuple(p for p in allowed_properties(spec, split, color) if p != "trap")
+
+
 def draw_floor_map(spec: FamilySpec, split: str, rng: np.random.Generator) -> dict[str, str]:
     """Draw one episode's colour→property map (insertion order = the family's colour order)."""
     if split == "Fixed":
@@ -42,6 +74,14 @@ def draw_floor_map(spec: FamilySpec, split: str, rng: np.random.Generator) -> di
         return {colors[i]: spec.fixed[colors[i]] for i in sorted(chosen)}
     if split not in spec.splits:
         raise ValueError(f"unknown split {split!r}; valid: {spec.splits}")
+    if spec.assignment == "one-trap":
+        traps = trap_colors(spec, split)
+        trap = traps[int(rng.integers(len(traps)))]
+        floor_map = {}
+        for color in spec.floor_colors:
+            options = ("trap",) if color == trap else safe_properties(spec, split, color)
+            floor_map[color] = options[int(rng.integers(len(options)))]
+        return floor_map
     floor_map = {}
     for color in spec.floor_colors:
         options = allowed_properties(spec, split, color)

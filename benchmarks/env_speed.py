@@ -66,7 +66,7 @@ def measure(spec, args) -> dict:
             ours_rps.append(args.resets / r_ours)
     stats = ours.generation_stats
     return {
-        "family": spec.name,
+        "family": spec.key,
         "steps/s": statistics.median(ours_sps),
         "step ratio": statistics.median(step_ratios),
         "resets/s": statistics.median(ours_rps),
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--max-steps", type=int, default=64, help="time limit of both envs")
     parser.add_argument("--family", action="append", help="only these families")
     args = parser.parse_args(argv)
-    specs = [s for s in babyaipp.FAMILIES.values() if not args.family or s.name in args.family]
+    specs = [s for s in babyaipp.FAMILIES.values() if not args.family or s.key in args.family]
     rows = [measure(spec, args) for spec in specs]
     header = (
         f"{'family':<18} {'steps/s':>8} {'ratio':>6} {'resets/s':>9} {'ratio':>6} "

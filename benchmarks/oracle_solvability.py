@@ -1,10 +1,14 @@
-"""Solvability and speed of the oracle and its text-blind twin on every registered id.
+"""Solvability and speed of the oracle, its text-blind twin and the oracle fed shuffled text.
 
     python benchmarks/oracle_solvability.py --seeds 200 --workers 2 --json oracle_report.json
     python benchmarks/oracle_solvability.py --ids '*HeldOut*' --seeds 200 --density 0.5
+    python benchmarks/oracle_solvability.py --ids 'BabyAIPP-*-v1' --seeds 200   # leaderboard-v2
 
-For every id and seed 0..N-1 it plays one episode with the oracle and one with the blind twin
-and prints, per id: success rates, failures by kind, and the oracle's thinking time per episode
+For every id and seed 0..N-1 it plays one episode with the oracle, one with the blind twin and
+one with the oracle reading the env's ``text="shuffled"`` description (the same layout and map,
+the sentences' properties permuted so that the most colours are wrong), and prints, per id:
+success rates, the reading gaps (oracle - blind, oracle - shuffled), failures by kind, and the
+oracle's thinking time per episode
 (planning + learning, i.e. time inside ``Oracle.act``) in ms and as a ratio to the time the env
 spent stepping the same episode (the reference, measured in the same run). Every episode the
 oracle did not solve is listed with its seed and the oracle's own account (``stuck``), for
@@ -61,10 +65,14 @@ def run_id(job: tuple[str, int, float | None]) -> dict:
     import babyaipp  # noqa: F401
 
     env_id, num_seeds, density = job
-    env = gym.make(env_id, **({} if density is None else {"density": density}))
+    kwargs = {} if density is None else {"density": density}
+    env = gym.make(env_id, **kwargs)
     out = {"env_id": env_id}
     for name, reads_text in (("oracle", True), ("blind", False)):
         out[name] = [play(env, seed, reads_text) for seed in range(num_seeds)]
+    env.close()
+    env = gym.make(env_id, text="shuffled", **kwargs)
+    out["shuffled"] = [play(env, seed, True) for seed in range(num_seeds)]
     env.close()
     return out
 
@@ -110,16 +118,17 @@ def main(argv: list[str] | None = None) -> int:
         results = list(results)
 
     print(
-        f"{'id':40s} {'oracle':>9s} {'blind':>9s} {'gap':>6s}  oracle think ms "
-        f"(mean/median/max)  think/env   blind failures"
+        f"{'id':34s} {'oracle':>7s} {'blind':>7s} {'shuffled':>8s} {'gap':>6s} {'gap-sh':>6s}"
+        f"  oracle think ms (mean/median/max)  think/env   blind failures"
     )
     unsolved = []
     for r in results:
-        o, b = summarise(r["oracle"]), summarise(r["blind"])
+        o, b, sh = summarise(r["oracle"]), summarise(r["blind"]), summarise(r["shuffled"])
         n = o["episodes"]
         print(
-            f"{r['env_id'].removeprefix('BabyAIPP-'):40s} {o['success'] / n:9.4f} "
-            f"{b['success'] / n:9.4f} {(o['success'] - b['success']) / n:6.3f}  "
+            f"{r['env_id'].removeprefix('BabyAIPP-'):34s} {o['success'] / n:7.3f} "
+            f"{b['success'] / n:7.3f} {sh['success'] / n:8.3f} "
+            f"{(o['success'] - b['success']) / n:6.3f} {(o['success'] - sh['success']) / n:6.3f}  "
             f"{o['think_ms_mean']:7.1f} {o['think_ms_median']:7.1f} {o['think_ms_max']:7.0f}   "
             f"{o['think_over_env']:7.1f}x   {b['failures']}"
         )

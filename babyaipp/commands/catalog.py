@@ -27,7 +27,7 @@ def catalog_rows(family: str | None = None) -> list[dict[str, str]]:
 
     rows = []
     for spec in babyaipp.FAMILIES.values():
-        if family and spec.name != family:
+        if family and spec.key != family:
             continue
         probe = level_class(spec.base_class())(spec, "Train")
         for split in spec.splits:
@@ -35,7 +35,7 @@ def catalog_rows(family: str | None = None) -> list[dict[str, str]]:
             rows.append(
                 {
                     "id": spec.env_id(split),
-                    "family": spec.name,
+                    "family": spec.key,
                     "split": split,
                     "grid": f"{probe.width}x{probe.height}",
                     "colours": ",".join(colors),
@@ -69,11 +69,11 @@ def run_describe(args: argparse.Namespace) -> int:
 
     import babyaipp
     from babyaipp.ascii_art import ascii_grid, legend
-    from babyaipp.catalog import parse_env_id
+    from babyaipp.catalog import check_env_id
 
-    parse_env_id(args.env_id)  # a clear error for a malformed id
-    if args.env_id not in gym.registry:
-        raise ValueError(f"unknown env id {args.env_id!r}; see `babyaipp list`")
+    if args.seed < 0:
+        raise ValueError(f"--seed={args.seed} must be a non-negative integer")
+    check_env_id(args.env_id)  # names what is wrong: the form, family, version or split
     env = gym.make(args.env_id, text=args.text)
     obs, info = env.reset(seed=args.seed)
     unwrapped = env.unwrapped

@@ -45,14 +45,11 @@ def add_parser(subparsers) -> None:
 
 
 def _check_env_id(env_id: str) -> None:
-    import gymnasium as gym
 
     import babyaipp  # noqa: F401  (registers the ids)
-    from babyaipp.catalog import parse_env_id
+    from babyaipp.catalog import check_env_id
 
-    parse_env_id(env_id)
-    if env_id not in gym.registry:
-        raise ValueError(f"unknown env id {env_id!r}; see `babyaipp list`")
+    check_env_id(env_id)  # names what is wrong: the form, family, version or split
 
 
 def _check_counts(episodes: int, seed: int) -> None:

@@ -153,10 +153,10 @@ def make_vector_env(
     probe = TokenizeText(make_env(spec, split, **env_kwargs))  # validates kwargs, gives spaces
     reason = _unsupported_reason(spec, env_kwargs)
     if backend in ("numpy", "numba", "torch") and reason is not None:
-        raise ValueError(f"backend={backend!r} cannot run {spec.name}: {reason}")
+        raise ValueError(f"backend={backend!r} cannot run {spec.key}: {reason}")
     if backend == "reference" or reason is not None:
         if backend == "auto" and spec.base in ENGINE_BASES | {LEVELGEN}:
-            warnings.warn(f"{spec.name}: using reference envs ({reason})", stacklevel=2)
+            warnings.warn(f"{spec.key}: using reference envs ({reason})", stacklevel=2)
         probe.close()
         return gym.vector.SyncVectorEnv(
             [lambda: TokenizeText(make_env(spec, split, **env_kwargs))] * num_envs

@@ -114,7 +114,7 @@ def forced_spec(spec: FamilySpec, trap_mask: int) -> FamilySpec:
         elif others:
             fixed[color] = others[0]
         else:
-            raise ValueError(f"family {spec.name} has no non-trap property for slot {slot}")
+            raise ValueError(f"family {spec.key} has no non-trap property for slot {slot}")
     return dataclasses.replace(spec, fixed=fixed)
 
 
@@ -156,7 +156,7 @@ def bank_path(
     root: str | Path | None = None,
 ) -> Path:
     root = Path(root) if root is not None else bank_dir()
-    return root / f"{spec.name}-{_key_hash(bank_key(spec, size, seed, density))}.npz"
+    return root / f"{spec.key}-{_key_hash(bank_key(spec, size, seed, density))}.npz"
 
 
 @dataclass(frozen=True)
@@ -337,7 +337,7 @@ def build_bank(
     if not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"bank size {size!r} must be a positive integer")
     masks = trap_masks(spec)
-    bar = _progress(len(masks) * size, f"bank {spec.name}", progress)
+    bar = _progress(len(masks) * size, f"bank {spec.key}", progress)
     entries, seeds, buckets = [], [], []
     for mask in masks:
         env = forced_map_env(spec, mask, density=density)
@@ -350,7 +350,7 @@ def build_bank(
     bar.close()
     verifiers = {e["verifier"] for e in entries}
     if len(verifiers) != 1:
-        raise BankError(f"family {spec.name} mixes instruction kinds {sorted(verifiers)}")
+        raise BankError(f"family {spec.key} mixes instruction kinds {sorted(verifiers)}")
     return LayoutBank(
         key=bank_key(spec, size, seed, density),
         verifier=verifiers.pop(),

@@ -13,7 +13,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from babyaipp.catalog import parse_env_id
+from babyaipp.catalog import check_env_id
 from babyaipp.viewer.keys import Command
 from babyaipp.wrappers import TokenizeText
 
@@ -48,9 +48,7 @@ class EpisodeEnd:
 
 def make_viewer_env(env_id: str, **env_kwargs: Any) -> gym.Env:
     """``gym.make(env_id)`` with a clear error for an id that is not a babyaipp id."""
-    parse_env_id(env_id)  # names the expected form of an id
-    if env_id not in gym.registry:
-        raise ValueError(f"unknown env id {env_id!r}; see `babyaipp list` for the valid ids")
+    check_env_id(env_id)  # names what is wrong: the form, family, version or split
     return gym.make(env_id, **env_kwargs)
 
 
