@@ -103,9 +103,7 @@ class DynamicsLevel:
     ):
         spec = _as_spec(family)
         if split not in spec.splits:
-            raise ValueError(
-                f"unknown split {split!r} for family {spec.key}; valid: {spec.splits}"
-            )
+            raise ValueError(f"unknown split {split!r} for family {spec.key}; valid: {spec.splits}")
         _check_choice("text", text, textgen.TEXT_MODES)
         _check_choice("sentence_order", sentence_order, textgen.SENTENCE_ORDERS)
         _check_choice("placement", placement, tile_placement.PLACEMENT_MODES)

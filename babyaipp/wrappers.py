@@ -10,6 +10,7 @@ from gymnasium import spaces
 
 from babyaipp import vocab
 from babyaipp.text import CHARSET
+from babyaipp.vector import Text
 
 
 class AppendDescription(gym.ObservationWrapper):
@@ -24,7 +25,7 @@ class AppendDescription(gym.ObservationWrapper):
         space = env.observation_space
         length = space["mission"].max_length + space["description"].max_length + 2
         self.observation_space = spaces.Dict(
-            {**space.spaces, "mission": spaces.Text(length, min_length=0, charset=CHARSET)}
+            {**space.spaces, "mission": Text(length, min_length=0, charset=CHARSET)}
         )
 
     def observation(self, obs: dict) -> dict:
