@@ -10,6 +10,7 @@ generator states).
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,28 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     return path
 
 
+def describe_file(path: str | os.PathLike) -> str:
+    """What a file looks like from its first bytes, for error messages: ``"an empty file"``,
+    ``"a zip archive that torch cannot read …"``, ``"a text file of 12 bytes starting …"``."""
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if size == 0:
+        return "an empty file (0 bytes; a write that was cut short?)"
+    if head.startswith(b"PK\x03\x04"):
+        kind = "a zip archive that torch cannot read"
+        return f"{kind} (a stable-baselines3 model? evaluate it as sb3:ALGO:{path.name})"
+    if head[:1] == b"\x80":
+        return f"a pickle file of {size} bytes that is not a torch checkpoint"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"binary data of {size} bytes starting {head[:8].hex(' ')}"
+    start = text.strip().splitlines()[0][:40] if text.strip() else text[:40]
+    return f"a text file of {size} bytes starting {start!r}"
+
+
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
     """Read a checkpoint safely (``weights_only=True``) and check it belongs to this vocabulary.
 
@@ -82,10 +105,13 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as error:  # torch raises many kinds for a bad file
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of odd files
+            warnings.simplefilter("ignore", UserWarning)
+            payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception:  # torch raises many kinds (KeyError, EOFError, …) for a bad file
         raise ValueError(
-            f"{path}: not a readable babyaipp checkpoint ({type(error).__name__}: {error})"
+            f"{path}: not a babyaipp checkpoint: {describe_file(path)}; expected a torch file "
+            f"written by `babyaipp train` (its run directory's {CHECKPOINT_NAME})"
         ) from None
     if not isinstance(payload, dict) or any(key not in payload for key in REQUIRED_KEYS):
         raise ValueError(f"{path}: not a babyaipp checkpoint (expected keys {list(REQUIRED_KEYS)})")

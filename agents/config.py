@@ -120,7 +120,9 @@ class TrainConfig:
         return max(1, self.total_frames // self.batch_size)
 
     def validate(self) -> TrainConfig:
-        """Raise ValueError naming the first bad value; fill ``run_name``; return self."""
+        """Raise ValueError naming the first bad value (as its flag, ``--seed=-1``) and what
+        is valid; fill ``run_name``; return self. Creates nothing: ``train`` calls it before
+        it makes the run directory."""
         for name in (
             "num_envs",
             "bank_size",
@@ -129,9 +131,40 @@ class TrainConfig:
             "update_epochs",
             "num_minibatches",
             "dim",
+            "total_frames",
+            "checkpoint_interval",
         ):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} must be at least 1")
+                raise ValueError(f"{_flag(name)}={getattr(self, name)} must be at least 1")
+        for name in ("seed", "eval_interval", "eval_episodes", "torch_threads"):
+            if getattr(self, name) < 0:
+                raise ValueError(
+                    f"{_flag(name)}={getattr(self, name)} must be a non-negative integer"
+                )
+        for name in ("learning_rate", "adam_eps", "max_grad_norm", "clip_coef", "reward_scale"):
+            if not getattr(self, name) > 0:  # also refuses NaN
+                raise ValueError(f"{_flag(name)}={getattr(self, name)} must be positive")
+        for name in ("gamma", "gae_lambda"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{_flag(name)}={getattr(self, name)} must be in [0, 1]")
+        for name in ("ent_coef", "vf_coef"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{_flag(name)}={getattr(self, name)} must be non-negative")
+        _check_env_id("env_id", self.env_id)
+        if self.eval_env_id not in ("auto", "none", ""):
+            _check_env_id("eval_env_id", self.eval_env_id)
+        elif self.eval_env_id == "auto":
+            from babyaipp.agents.evaluate import heldout_env_id
+
+            heldout = heldout_env_id(self.env_id)
+            if heldout is not None:
+                try:
+                    _check_env_id("eval_env_id", heldout)
+                except ValueError:
+                    raise ValueError(
+                        f"--eval-env-id=auto: {heldout} is not registered; "
+                        f"give --eval-env-id ID or --eval-env-id none"
+                    ) from None
         if self.num_steps % self.recurrence:
             raise ValueError(f"recurrence={self.recurrence} must divide num_steps={self.num_steps}")
         sequences = self.num_envs * self.num_steps // self.recurrence
@@ -153,6 +186,25 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _flag(name: str) -> str:
+    """The command-line flag of a config field: ``total_frames`` → ``--total-frames``."""
+    return "--" + name.replace("_", "-")
+
+
+def _check_env_id(name: str, env_id: str) -> None:
+    """Raise ValueError unless ``env_id`` is a registered gymnasium id."""
+    import gymnasium as gym
+
+    import babyaipp  # registers the babyaipp ids
+
+    del babyaipp
+    if env_id not in gym.registry:
+        raise ValueError(
+            f"{_flag(name)}={env_id!r} is not a registered env id; valid: the ids of "
+            f"`babyaipp list`, e.g. BabyAIPP-GoToRedBall-Train-v0"
+        )
 
 
 PRESETS: dict[str, dict[str, Any]] = {

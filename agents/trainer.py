@@ -37,6 +37,7 @@ from babyaipp.agents.policy import TorchPolicy
 from babyaipp.agents.ppo import compute_gae, ppo_loss
 from babyaipp.engine import backend_of
 from babyaipp.engine.torch_env import FAILURE_NAMES, TorchBatchedEnv
+from babyaipp.io import remove_stale_temp_files
 
 CSV_FIELDS = (
     "iteration", "frames", "time", "fps", "episodes", "return", "success", "trap", "length",
@@ -190,8 +191,7 @@ def train(
     )
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
-    run_dir = Path(cfg.run_dir) / cfg.run_name
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(cfg.run_dir) / cfg.run_name  # made once the envs and the agent are built
     eval_env_id = heldout_env_id(cfg.env_id) if cfg.eval_env_id == "auto" else cfg.eval_env_id
     eval_env_id = None if eval_env_id in (None, "", "none") else eval_env_id
 
@@ -219,6 +219,8 @@ def train(
         torch.set_rng_state(checkpoint["rng"]["torch"].cpu())
         if device.type == "cuda" and "cuda" in checkpoint["rng"]:
             torch.cuda.set_rng_state(checkpoint["rng"]["cuda"].cpu(), device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(run_dir / CHECKPOINT_NAME)  # left by a write that was killed
     (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     logger = RunLogger(run_dir, start_iteration, global_step)
 

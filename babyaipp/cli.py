@@ -9,8 +9,11 @@ stays fast and ``import babyaipp`` stays torch-free.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 
 COMMAND_MODULES: tuple[str, ...] = (
     "babyaipp.commands.catalog",
@@ -42,13 +45,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so that ``finally`` blocks close worker
+    processes as they do on Ctrl-C (a BaseException, as KeyboardInterrupt is)."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """While in the block, SIGTERM raises :class:`Terminated` (if it had the default action)."""
+
+    def handler(signum, frame):
+        raise Terminated
+
+    installed = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    )
+    if installed:
+        signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; its exit code. Errors are one line and exit 2; Ctrl-C exits 130 and
+    SIGTERM 143 (128 + the signal), after the command's clean-up, without a traceback."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_raises():
+            return int(args.func(args) or 0)
     except (CommandError, ValueError, FileNotFoundError) as error:
         print(f"babyaipp {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"babyaipp {args.command}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Terminated:
+        print(f"babyaipp {args.command}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

@@ -20,6 +20,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("policies", nargs="+", metavar="POLICY", help="policy spec(s)")
     p.add_argument("--suite", default="leaderboard-v1", help="built-in suite name or a suite file")
     p.add_argument("--out", default=".", help="output file (one policy) or folder (default: .)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace results files that exist (without it, an existing file is an error)",
+    )
     p.add_argument("--num-envs", type=int, default=8, help="sub-envs per vector env (default 8)")
     p.add_argument("--sampled", action="store_true", help="sample actions instead of greedy play")
     p.add_argument("--vectorization", default="async", choices=("async", "sync"))
@@ -92,6 +97,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     targets = [out if out.suffix == ".json" else out / output_name(s) for s in args.policies]
     if len(set(targets)) != len(targets):
         raise ValueError(f"two policies would write the same file: {[str(t) for t in targets]}")
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not args.overwrite:
+        raise CommandError(
+            f"results file {', '.join(existing)} exists; pass --overwrite to replace it "
+            f"or choose another --out"
+        )
     runs = []
     for spec, target in zip(args.policies, targets, strict=True):
         try:
@@ -108,7 +119,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
         seconds = time.perf_counter() - start
-        write_results(results, target)
+        try:
+            write_results(results, target, overwrite=args.overwrite)
+        except FileExistsError:
+            raise CommandError(
+                f"results file {target} was written by another run meanwhile; these results "
+                f"are not saved (pass --overwrite to replace it)"
+            ) from None
         runs.append(results)
         print(format_run(results, target))
         print(

@@ -90,10 +90,12 @@ def dumps_results(results: dict[str, Any]) -> str:
     return text[:-2] + ',\n  "episodes": [\n    ' + ",\n    ".join(lines) + "\n  ]\n}\n"
 
 
-def write_results(results: dict[str, Any], path: str | Path) -> Path:
-    """Write ``results`` to ``path`` atomically; returns the path."""
+def write_results(results: dict[str, Any], path: str | Path, *, overwrite: bool = True) -> Path:
+    """Write ``results`` to ``path`` atomically; returns the path. With ``overwrite=False``
+    an existing file is kept and FileExistsError raised (also if another run wrote it
+    meanwhile)."""
     path = Path(path)
-    atomic_write_text(path, dumps_results(results))
+    atomic_write_text(path, dumps_results(results), overwrite=overwrite)
     return path
 
 

@@ -24,6 +24,7 @@ from gymnasium.vector import AutoresetMode
 import babyaipp
 from babyaipp.eval.suites import Suite
 from babyaipp.policy import Policy
+from babyaipp.vector import async_vector_kwargs
 
 VECTORIZATION_MODES = ("async", "sync")
 
@@ -88,7 +89,7 @@ def run_env(
         n,
         vectorization_mode=mode,
         wrappers=[babyaipp.TokenizeText, _EpisodeInfo],
-        vector_kwargs={"autoreset_mode": AutoresetMode.DISABLED},
+        vector_kwargs=async_vector_kwargs(mode, autoreset_mode=AutoresetMode.DISABLED),
     )
     try:
         envs = [e.unwrapped for e in vec.envs] if policy.needs_env else None

@@ -1,0 +1,100 @@
+"""What babyaipp adds to gymnasium's vector envs: text that survives shared memory, quiet workers.
+
+**Text in ``AsyncVectorEnv``.** With ``shared_memory=True`` (the default of
+``gym.make_vec(id, n, vectorization_mode="async")``) gymnasium decodes a ``Text`` space's shared
+memory once, when the vector env is built, and returns that tuple of strings on every reset
+and step: 512-character ``"aaaa…"`` strings, whatever the envs say (gymnasium 1.x). The
+observation spaces of babyaipp use :class:`Text`, a ``gymnasium.spaces.Text`` whose shared
+memory is read when the observation is returned: with gymnasium's default ``copy=True``
+every ``reset`` and ``step`` gives a plain tuple of the envs' strings, as the sync vector env
+does; with ``copy=False`` a live read-only sequence that always shows the latest strings (as
+the arrays of the other keys are live views).
+
+**Quiet workers.** :func:`quiet_async_worker` is gymnasium's async worker that ignores
+Ctrl-C (the main process closes its workers) and exits silently if the main process is gone,
+instead of each worker printing a ``KeyboardInterrupt`` / ``BrokenPipeError`` traceback.
+Pass it as ``vector_kwargs={"worker": quiet_async_worker}`` (:func:`async_vector_kwargs`).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector.async_vector_env import _async_worker
+from gymnasium.vector.utils import read_from_shared_memory
+
+
+class Text(spaces.Text):
+    """``gymnasium.spaces.Text`` whose strings are read correctly from an ``AsyncVectorEnv``'s
+    shared memory (see the module docstring). Equal to a plain ``Text`` of the same lengths
+    and charset."""
+
+
+class SharedTexts(Sequence):
+    """The ``n`` strings of a :class:`Text` space in shared memory, decoded when read.
+
+    ``copy.deepcopy`` (what ``AsyncVectorEnv`` does with ``copy=True``) gives a tuple of str.
+    """
+
+    def __init__(self, space: spaces.Text, shared_memory: Any, n: int):
+        self._codes = np.frombuffer(shared_memory.get_obj(), dtype=np.int32).reshape(
+            n, space.max_length
+        )
+        self._charset = len(space.character_list)
+        # code point of each character index, to decode a row with one array lookup
+        self._points = np.array([ord(c) for c in space.character_list], dtype="<u4")
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        row = self._codes[index]
+        return self._points[row[row < self._charset]].tobytes().decode("utf-32-le")
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __deepcopy__(self, memo) -> tuple[str, ...]:
+        return tuple(self)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+@read_from_shared_memory.register(Text)
+def _read_text(space: Text, shared_memory: Any, n: int = 1) -> SharedTexts:
+    return SharedTexts(space, shared_memory, n)
+
+
+def quiet_async_worker(*args: Any) -> None:
+    """gymnasium's ``AsyncVectorEnv`` worker, without tracebacks when the run is stopped.
+
+    Ctrl-C reaches the whole process group: the worker ignores it and is closed by the main
+    process (whose ``close`` waits for it). If the main process is gone (killed), the
+    worker's pipe breaks and it exits without a word. SIGTERM ends it at once (the default).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler inherited through fork
+    try:
+        _async_worker(*args)
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        pass
+
+
+def async_vector_kwargs(mode: str, **vector_kwargs: Any) -> dict[str, Any]:
+    """``vector_kwargs`` for ``gym.make_vec`` in ``mode``, with the quiet worker when async."""
+    if mode == "async":
+        vector_kwargs.setdefault("worker", quiet_async_worker)
+    return vector_kwargs
