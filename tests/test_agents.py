@@ -359,7 +359,7 @@ def test_bad_checkpoint_paths(tmp_path):
         load_policy(tmp_path / "missing.pt")
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="junk.pt.*not a readable"):
+    with pytest.raises(ValueError, match="junk.pt.*not a babyaipp checkpoint: a text file"):
         load_policy(junk)
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(2)}, other)
