@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from babyaipp.agents.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from babyaipp.agents.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from babyaipp.agents.config import PRESETS, TrainConfig
 from babyaipp.eval.family_checkpoints import write_manifest
 from babyaipp.eval.suites import Suite
@@ -42,6 +42,7 @@ from babyaipp.io import atomic_write_bytes, atomic_write_text, file_sha256
 
 RUNS_DIR = "runs"
 MANIFEST_NAME = "manifest.json"
+HEADER_KEYS = ("format", "babyaipp_version", "vocab_hash")
 WEIGHT_KEYS = ("model", "spaces", "config", "iteration", "global_step", "model_state")
 """What an evaluation needs from a trainer checkpoint (no optimizer or RNG state)."""
 FIXED_KEYS = ("model", "seed", "env_id", "total_frames", "run_dir", "run_name", "resume")
@@ -236,12 +237,10 @@ class Reproduction:
 
     def _keep(self, run: Run, checkpoint: Path) -> None:
         """Copy the log, then the final weights (whose presence marks the run finished)."""
-        payload = load_checkpoint(checkpoint)
-        weights = {key: payload[key] for key in WEIGHT_KEYS}
-        weights["config"] = {**payload["config"], "resume": ""}
         log = self.log_copy(run)
         atomic_write_bytes(log, (self.run_dir(run) / "progress.csv").read_bytes())
-        final = save_checkpoint(self.final_checkpoint(run), weights)
+        final = self.final_checkpoint(run)
+        atomic_write_bytes(final, weights_only(checkpoint))
         size = final.stat().st_size
         self._log(f"{run}: finished; kept {final} ({size / 1e6:.2f} MB) and {log.name}")
         self._commit([log, final], self._message(run))
@@ -402,6 +401,23 @@ class Reproduction:
         if done.returncode:
             raise RuntimeError(f"git commit failed: {done.stderr.strip() or done.stdout.strip()}")
         self._log(f"committed {len(paths)} files: {message}")
+
+
+def weights_only(checkpoint: str | Path) -> bytes:
+    """A trainer checkpoint without its optimizer and RNG state, as the bytes of a checkpoint
+    file (:func:`babyaipp.agents.checkpoint.load_checkpoint` reads it; about a third of the
+    size). The same weights always give the same bytes (``torch.save`` to a file would name
+    the archive after the file, here a random temporary name)."""
+    import io
+
+    import torch
+
+    payload = load_checkpoint(checkpoint)
+    weights = {key: payload[key] for key in HEADER_KEYS + WEIGHT_KEYS}
+    weights["config"] = {**payload["config"], "resume": ""}
+    buffer = io.BytesIO()
+    torch.save(weights, buffer)
+    return buffer.getvalue()
 
 
 def _duration(seconds: float) -> str:

@@ -21,6 +21,7 @@ Torch is imported only when the probe loads checkpoints.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -271,11 +272,15 @@ def probe_entries(
             start = results["suite"]["seed_start"] if seed_start is None else seed_start
             seeds = range(start, start + episodes)
             chosen = families or results["suite"]["families"]
+            route = getattr(policy, "for_family", None)
             for family in chosen:
-                route = getattr(policy, "for_family", None)
-                member = route(family) if route is not None else policy
                 env_id = babyaipp.get_family(family).env_id(split)
-                result = probe(lambda member=member: member, env_id, seeds)
+                if route is not None:  # its agents play greedily: one instance serves all modes
+                    member = route(family)
+                    result = probe(lambda member=member: member, env_id, seeds)
+                else:  # a fresh policy per mode, so a seeded one draws the same numbers
+                    fresh = functools.partial(policy_from_spec, spec, base_dir=entry)
+                    result = probe(fresh, env_id, seeds)
                 rows.append(
                     {
                         "entry": entry.name,
