@@ -57,7 +57,7 @@ from babyaipp import vocab
 from babyaipp.catalog import FamilySpec
 from babyaipp.engine import codes
 from babyaipp.io import atomic_path
-from babyaipp.splits import allowed_properties
+from babyaipp.splits import allowed_properties, trap_colors
 
 BANK_FORMAT = 2
 DEFAULT_BANK_SIZE = 1000
@@ -89,6 +89,10 @@ def bank_dir() -> Path:
 def trap_masks(spec: FamilySpec) -> list[int]:
     """Every trap set (bit k: slot k is a trap) that some split of ``spec`` can draw."""
     k = spec.num_floor_colors
+    if spec.assignment == "one-trap":
+        return sorted(
+            {1 << spec.floor_colors.index(c) for s in spec.splits for c in trap_colors(spec, s)}
+        )
     masks = set()
     for split in spec.splits:
         if split == "Fixed":

@@ -5,8 +5,9 @@ generator, with the same distribution as the reference env's own draws
 (:func:`babyaipp.splits.draw_floor_map` and :func:`babyaipp.text.make_sentences`):
 
 - Train / HeldOut / Test: each floor colour draws its property uniformly among those the
-  split allows it. Fixed: a uniformly random K-subset of the fixed colours, kept in the fixed
-  map's order, with their fixed properties.
+  split allows it; in a one-trap family, one slot uniform among the split's trap colours is
+  the trap and every other slot draws among its safe properties. Fixed: a uniformly random
+  K-subset of the fixed colours, kept in the fixed map's order, with their fixed properties.
 - text ``full``: the true sentences; ``shuffled``: a permutation of the properties chosen
   uniformly among those that falsify the most colours; ``random``: four filler words a
   sentence; ``none``: no sentence. Sentence order: ``sorted`` follows minigrid's
@@ -29,7 +30,7 @@ from babyaipp import vocab
 from babyaipp.catalog import FamilySpec
 from babyaipp.dynamics import BUILTIN_PROPERTIES
 from babyaipp.engine.codes import NUM_COLORS, PROPERTY_IDS, TRAP
-from babyaipp.splits import allowed_properties
+from babyaipp.splits import allowed_properties, safe_properties, trap_colors
 from babyaipp.text import FILLER_WORDS, WORDS_PER_SENTENCE
 
 _COLOR_RANK = np.array([COLOR_NAMES.index(IDX_TO_COLOR[i]) for i in range(NUM_COLORS)])
@@ -133,7 +134,15 @@ class EpisodeSampler:
             self.fixed_colors = np.array([COLOR_TO_IDX[c] for c in spec.fixed])
             self.fixed_props = np.array([PROPERTY_IDS[p] for p in spec.fixed.values()])
         else:
-            options = [allowed_properties(spec, split, c) for c in spec.floor_colors]
+            self.one_trap = spec.assignment == "one-trap"
+            if self.one_trap:
+                options = [safe_properties(spec, split, c) for c in spec.floor_colors]
+                traps = set(trap_colors(spec, split))
+                self.trap_slots = np.array(
+                    [k for k, c in enumerate(spec.floor_colors) if c in traps]
+                )
+            else:
+                options = [allowed_properties(spec, split, c) for c in spec.floor_colors]
             width = max(len(o) for o in options)
             self.slot_colors = np.array([COLOR_TO_IDX[c] for c in spec.floor_colors])
             self.options = np.array(
@@ -156,6 +165,9 @@ class EpisodeSampler:
             pick = (rng.random((r, k)) * self.num_options).astype(np.int64)
             colors = np.broadcast_to(self.slot_colors, (r, k)).copy()
             props = self.options[np.arange(k), pick]
+            if self.one_trap:
+                trap = self.trap_slots[(rng.random(r) * len(self.trap_slots)).astype(np.int64)]
+                props[np.arange(r), trap] = TRAP
         trap_mask = ((props == TRAP) << np.arange(k)).sum(axis=1)
         held_out = self.held_table[colors, props].any(axis=1)
 
