@@ -24,8 +24,12 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector.async_vector_env import _async_worker
 from gymnasium.vector.utils import read_from_shared_memory
+
+try:  # gymnasium's worker function (private): wrapped, not copied
+    from gymnasium.vector.async_vector_env import _async_worker
+except ImportError:  # another gymnasium: its own worker, as it is
+    _async_worker = None
 
 
 class Text(spaces.Text):
@@ -95,6 +99,6 @@ def quiet_async_worker(*args: Any) -> None:
 
 def async_vector_kwargs(mode: str, **vector_kwargs: Any) -> dict[str, Any]:
     """``vector_kwargs`` for ``gym.make_vec`` in ``mode``, with the quiet worker when async."""
-    if mode == "async":
+    if mode == "async" and _async_worker is not None:
         vector_kwargs.setdefault("worker", quiet_async_worker)
     return vector_kwargs
