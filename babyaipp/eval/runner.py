@@ -93,9 +93,12 @@ def run_env(
     )
     try:
         envs = [e.unwrapped for e in vec.envs] if policy.needs_env else None
-        return _play(policy, vec, blocks, family, split, greedy, envs, on_episode)
-    finally:
-        vec.close()
+        episodes = _play(policy, vec, blocks, family, split, greedy, envs, on_episode)
+    except BaseException:  # e.g. Ctrl-C mid-step: answers may be lost, so do not wait for them
+        vec.close(terminate=True)
+        raise
+    vec.close()
+    return episodes
 
 
 def _play(policy, vec, blocks, family, split, greedy, envs, on_episode) -> list[Episode]:
