@@ -198,12 +198,15 @@ def _check_env_id(name: str, env_id: str) -> None:
     import gymnasium as gym
 
     import babyaipp  # registers the babyaipp ids
+    from babyaipp.registration import ENTRY_POINT
 
     del babyaipp
-    if env_id not in gym.registry:
+    spec = gym.registry.get(env_id)
+    if spec is None or spec.entry_point != ENTRY_POINT:
+        what = "a registered env id" if spec is None else "a babyaipp env id"
         raise ValueError(
-            f"{_flag(name)}={env_id!r} is not a registered env id; valid: the ids of "
-            f"`babyaipp list`, e.g. BabyAIPP-GoToRedBall-Train-v0"
+            f"{_flag(name)}={env_id!r} is not {what}; valid: the ids of `babyaipp list`, "
+            f"e.g. BabyAIPP-GoToRedBall-Train-v0"
         )
 
 

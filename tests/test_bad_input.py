@@ -53,6 +53,7 @@ def test_describe_negative_seed_is_one_line(capsys):
     [
         (["--env-id", "BabyAIPP-Nope-Train-v0"], ["--env-id='BabyAIPP-Nope-Train-v0'", "list"]),
         (["--eval-env-id", "BabyAIPP-Nope-HeldOut-v0"], ["--eval-env-id="]),
+        (["--env-id", "CartPole-v1"], ["--env-id='CartPole-v1' is not a babyaipp env id"]),
         (["--total-frames", "-5"], ["--total-frames=-5", "at least 1"]),
         (["--total-frames", "0"], ["--total-frames=0", "at least 1"]),
         (["--seed", "-1"], ["--seed=-1", "non-negative"]),
