@@ -81,6 +81,7 @@ class Reproduction:
     vectorization: str = "sync"
     git_commit: bool = False
     progress: bool = True
+    progress_interval: float = 10.0
     stream: TextIO = sys.stderr
 
     def __post_init__(self) -> None:
@@ -352,9 +353,14 @@ class Reproduction:
 
     def _progress(self, run: Run, index: int, total: int):
         later = sum(self.run_frames(r) for r in self._pending if r != run)
+        shown = [-float("inf")]  # when the last line was printed
 
         def show(row: dict[str, Any]) -> None:
             frames, fps = int(row["frames"]), float(row["fps"])
+            now = time.monotonic()
+            if now - shown[0] < self.progress_interval and frames < total:
+                return  # the first, the last, and one line every progress_interval seconds
+            shown[0] = now
             left = max(total - frames, 0)
             success = row.get("success")
             held = row.get("eval_success")

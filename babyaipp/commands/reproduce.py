@@ -35,8 +35,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", default="results/reproduce", help="output folder")
     p.add_argument(
         "--board",
-        help="leaderboard folder the entries go to (default: <out>/leaderboard; "
-        "pass leaderboard to write onto the project's board)",
+        help="leaderboard folder the entries go to (default: <out>/leaderboard). A board "
+        "refuses an entry with fewer than 2 seeds, so copy an entry to leaderboard/entries/ "
+        "once its seeds are done rather than passing --board leaderboard",
     )
     p.add_argument("--prefix", default="ppo-", help="entry name prefix (default ppo-)")
     p.add_argument("--preset", default="small", help="trainer preset (default small)")
@@ -57,6 +58,12 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="list the runs and what is done")
     p.add_argument("--no-progress", action="store_true", help="no progress lines (stderr)")
+    p.add_argument(
+        "--progress-interval",
+        type=float,
+        default=10.0,
+        help="seconds between progress lines (default 10; 0: one per update)",
+    )
     p.set_defaults(func=run)
 
 
@@ -87,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         vectorization=args.vectorization,
         git_commit=args.git_commit,
         progress=not args.no_progress,
+        progress_interval=args.progress_interval,
     )
     if args.dry_run:
         pending = set(plan.pending())
