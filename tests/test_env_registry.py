@@ -47,6 +47,8 @@ def test_catalog_has_every_family_and_split():
         "GoToRedBall", "GoToRedBallHard", "GoToRedBallMaze", "GoToRedBallSticky", "GoToLocal",
         "GoTo", "GoToHard", "GoToObjMaze", "PutNextLocal", "PutNext", "PutNextHard", "PickupLoc",
         "Unlock", "GoToSeq", "GoTo2x2Partial",
+        # version 1: leaderboard-v2's design
+        "GoToRedBall-v1", "GoToRedBallHard-v1", "GoToLocal-v1", "PutNextLocal-v1",
     }  # fmt: skip
     assert set(babyaipp.FAMILIES) == families
     with_fixed = {"GoToRedBallHard", "GoToRedBallMaze", "PutNextLocal", "GoToHard", "Unlock",
@@ -54,7 +56,7 @@ def test_catalog_has_every_family_and_split():
     for name, spec in babyaipp.FAMILIES.items():
         expected = ["Train", "HeldOut", "Test"] + (["Fixed"] if name in with_fixed else [])
         assert list(spec.splits) == expected, name
-    assert len(ALL_IDS) == 3 * 15 + 7
+    assert len(ALL_IDS) == 3 * 19 + 7
 
 
 @pytest.mark.parametrize("env_id", ALL_IDS)

@@ -191,3 +191,14 @@ def test_the_oracle_solves_and_reading_pays(env_id):
     lied = [solve(shuffled, reads_text=True, seed=s).success for s in seeds]
     assert all(oracle)
     assert np.mean(blind) <= 0.75 and np.mean(lied) <= 0.75, (np.mean(blind), np.mean(lied))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("env_id", V2_IDS)
+def test_the_oracle_solves_200_seeds_of_every_v1_id(env_id):
+    """The solvability claim of docs/benchmark-v2.md, at its 200 seeds."""
+    from babyaipp.oracle import solve
+
+    env = gym.make(env_id)
+    failed = [s for s in range(200) if not solve(env, reads_text=True, seed=s).success]
+    assert failed == []

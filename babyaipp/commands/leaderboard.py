@@ -8,12 +8,24 @@ import argparse
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("leaderboard", help="add, render, verify and compare entries")
     p.add_argument(
-        "--root", default="leaderboard", help="leaderboard folder (default: leaderboard)"
+        "--root",
+        default="leaderboard",
+        help="boards folder (default: leaderboard); a built-in suite's board is its subfolder "
+        "<root>/<suite>, any other suite's board is <root> itself",
     )
-    p.add_argument("--suite", default="leaderboard-v1", help="the board's suite (name or file)")
+    p.add_argument(
+        "--suite",
+        default="leaderboard-v2",
+        help="the board's suite, a name or a file (default: leaderboard-v2, the main board; "
+        "leaderboard-v1 is the archived one)",
+    )
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    q = sub.add_parser("render", help="write README.md and leaderboard.png from the entries")
+    q = sub.add_parser(
+        "render",
+        help="write README.md and leaderboard.png from the entries (with a built-in suite: "
+        "every built-in board, and the index <root>/README.md)",
+    )
     q.set_defaults(func=run_render)
 
     q = sub.add_parser("verify", help="re-play an entry's runs; fail if any number differs")
@@ -52,13 +64,29 @@ def _suite(args):
     return load_suite(args.suite)
 
 
+def _board(args, suite) -> str:
+    from babyaipp.eval.leaderboard import board_dir
+
+    return board_dir(args.root, suite.name if args.suite == suite.name else "")
+
+
 def run_render(args: argparse.Namespace) -> int:
-    from babyaipp.eval.leaderboard import load_entries, render, render_markdown
+    from babyaipp.eval.leaderboard import (
+        BOARDS,
+        load_entries,
+        render,
+        render_boards,
+        render_markdown,
+    )
 
     suite = _suite(args)
-    page, image = render(args.root, suite)
-    print(render_markdown(load_entries(args.root, suite), suite))
-    print(f"wrote {page} and {image}")
+    board = _board(args, suite)
+    print(render_markdown(load_entries(board, suite), suite))
+    if args.suite in BOARDS:
+        written = render_boards(args.root)
+    else:
+        written = render(board, suite)
+    print("wrote " + ", ".join(map(str, written)))
     return 0
 
 
@@ -67,7 +95,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from babyaipp.eval.leaderboard import entries_dir, verify_entry
 
     suite = _suite(args)
-    folder = entries_dir(args.root)
+    folder = entries_dir(_board(args, suite))
     names = args.entries or sorted(p.name for p in folder.iterdir() if p.is_dir())
     if not names:
         raise CommandError(f"no entries under {folder}")
@@ -94,11 +122,12 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_add(args: argparse.Namespace) -> int:
     from babyaipp.eval.leaderboard import add_entry
 
+    suite = _suite(args)
     entry = add_entry(
-        args.root,
+        _board(args, suite),
         args.name,
         args.results,
-        _suite(args),
+        suite,
         model=args.model,
         frames=args.frames,
         privileged=args.privileged,
@@ -119,7 +148,8 @@ def run_compare(args: argparse.Namespace) -> int:
     suite = _suite(args)
     if args.split not in suite.splits:
         raise ValueError(f"unknown split {args.split!r}; the suite has {list(suite.splits)}")
-    a, b = (load_entry(entries_dir(args.root) / n, suite) for n in (args.a, args.b))
+    folder = entries_dir(_board(args, suite))
+    a, b = (load_entry(folder / n, suite) for n in (args.a, args.b))
     result = probability_of_improvement(a.scores(args.split), b.scores(args.split))
     low, high = result["ci"]
     print(

@@ -1,11 +1,20 @@
 """The leaderboard: entries of results files, rendered to a table and a plot, and verified.
 
-Layout (``leaderboard/`` at the repository root)::
+A *board* is a folder of entries on one suite::
 
-    leaderboard/README.md            rendered table (do not edit by hand)
-    leaderboard/leaderboard.png      rendered plot
-    leaderboard/entries/<name>/metadata.json
-    leaderboard/entries/<name>/<run>.json   one results file per training seed
+    <board>/README.md            rendered table (do not edit by hand)
+    <board>/leaderboard.png      rendered plot
+    <board>/entries/<name>/metadata.json
+    <board>/entries/<name>/<run>.json   one results file per training seed
+
+The repository's ``leaderboard/`` holds one board per built-in leaderboard suite
+(:data:`BOARDS`), in a folder named after it, and an index page, ``leaderboard/README.md``,
+that shows the main board (:data:`MAIN_BOARD`) and links the archived ones
+(:func:`render_boards`)::
+
+    leaderboard/README.md                    the main board, then the archived boards
+    leaderboard/leaderboard-v2/...           the main board (the reading-necessary design)
+    leaderboard/leaderboard-v1/...           archived: frozen, still verifiable
 
 ``metadata.json`` holds ``name`` (the folder name), ``model`` (one line), ``frames``
 (training frames, an integer, or null for none/unknown), ``uses_text`` and ``privileged``
@@ -88,8 +97,24 @@ class Entry:
         return score_aggregates(self.scores(split))
 
 
+BOARDS: dict[str, str] = {
+    "leaderboard-v2": "the main board: the reading-necessary design (the v1 ids; "
+    "docs/benchmark-v2.md)",
+    "leaderboard-v1": "archived: the first design (the v0 ids), frozen and verifiable. Its "
+    "text-blind oracle scores 0.978 on HeldOut, so it cannot tell reading from not reading",
+}
+"""The built-in boards, main first: suite name -> one line about it."""
+MAIN_BOARD = next(iter(BOARDS))
+
+
 def entries_dir(root: str | Path) -> Path:
     return Path(root) / "entries"
+
+
+def board_dir(root: str | Path, suite_name: str) -> Path:
+    """Where the board of suite ``suite_name`` lives under a boards folder ``root``: its own
+    folder for a built-in board (:data:`BOARDS`), ``root`` itself for any other suite."""
+    return Path(root) / suite_name if suite_name in BOARDS else Path(root)
 
 
 def check_metadata(data: Any, source: str) -> dict[str, Any]:
@@ -332,13 +357,47 @@ def render_plot(entries: list[Entry], path: str | Path) -> Path:
 
 
 def render(root: str | Path, suite: Suite) -> tuple[Path, Path]:
-    """Write ``root/README.md`` and ``root/leaderboard.png``; returns both paths."""
+    """Write the board ``root``'s ``README.md`` and ``leaderboard.png``; returns both paths."""
     root = Path(root)
     entries = load_entries(root, suite)
     image = render_plot(entries, root / "leaderboard.png")
     page = root / "README.md"
     atomic_write_text(page, render_markdown(entries, suite, image=image.name))
     return page, image
+
+
+def render_index(root: str | Path, suites: dict[str, Suite]) -> str:
+    """The index page of a boards folder: the main board's table, then the archived boards."""
+    main = suites[MAIN_BOARD]
+    page = render_markdown(
+        load_entries(board_dir(root, MAIN_BOARD), main),
+        main,
+        image=f"{MAIN_BOARD}/leaderboard.png",
+    )
+    lines = [
+        page.replace(
+            "from `entries/`;",
+            f"from `{MAIN_BOARD}/entries/` (the main board: {BOARDS[MAIN_BOARD]});",
+            1,
+        ),
+        "## Archived boards",
+        "",
+    ]
+    lines += [f"- [`{name}`]({name}/README.md): {about}." for name, about in BOARDS.items()][1:]
+    return "\n".join(lines) + "\n"
+
+
+def render_boards(root: str | Path) -> list[Path]:
+    """Render every built-in board under ``root`` and the index ``root/README.md``."""
+    from babyaipp.eval.suites import load_suite
+
+    suites = {name: load_suite(name) for name in BOARDS}
+    written = []
+    for name, suite in suites.items():
+        written += render(board_dir(root, name), suite)
+    index = Path(root) / "README.md"
+    atomic_write_text(index, render_index(root, suites))
+    return [index, *written]
 
 
 def verify_entry(
