@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from babyaipp.eval.report import (  # noqa: E402
     probe_entries,
     probe_table,
     results_table,
+    spot_check,
 )
 from babyaipp.eval.results import make_results, write_results  # noqa: E402
 
@@ -221,6 +223,22 @@ def test_report_on_reproduced_entries(board, tmp_path):
     board_root = str(board["out"] / "leaderboard")
     assert cli.main(["report", "table", "--board", board_root, "--out", str(out)]) == 0
     assert out.read_text() == table
+
+
+def test_spot_check_replays_the_first_episodes(board, tmp_path, capsys):
+    entry = board["out"] / "leaderboard" / "entries" / "ppo-cross-attention"
+    # tiny suite: 3 episodes per env, 2 sub-envs -> blocks of 2 and 1 seeds: 2 per env
+    assert spot_check(entry, episodes=1) == {f"{entry.name}-seed{k}.json": 6 for k in (1, 2)}
+    assert cli.main(["report", "spot-check", str(entry)]) == 0
+    assert "ppo-cross-attention: OK" in capsys.readouterr().out
+    copy = tmp_path / entry.name
+    shutil.copytree(entry, copy)
+    other = copy / "seed2" / f"{FAMILY}.pt"
+    shutil.copy(other, copy / "seed1" / f"{FAMILY}.pt")
+    seed1 = copy / "seed1"
+    write_manifest(seed1 / "manifest.json", "cross-attention", 1, {FAMILY: seed1 / f"{FAMILY}.pt"})
+    with pytest.raises(ValueError, match="not the one evaluated"):
+        spot_check(copy)
 
 
 # -- the per-family policy -------------------------------------------------------------------

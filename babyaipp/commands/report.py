@@ -43,6 +43,14 @@ def add_parser(subparsers) -> None:
     q.add_argument("--json", help="also write every (entry, run, family) row as JSON")
     q.set_defaults(func=run_probe)
 
+    q = sub.add_parser(
+        "spot-check", help="quick verify: re-play the first episodes of each seed block"
+    )
+    common(q)
+    q.add_argument("--episodes", type=int, default=5, help="episodes per sub-env block")
+    q.add_argument("--vectorization", default="sync", choices=("sync", "async"))
+    q.set_defaults(func=run_spot_check)
+
 
 def _entries(args: argparse.Namespace) -> list[Path]:
     from babyaipp.cli import CommandError
@@ -101,4 +109,14 @@ def run_probe(args: argparse.Namespace) -> int:
     _write(args.out, text)
     if args.json:
         _write(args.json, json.dumps(rows, indent=1) + "\n")
+    return 0
+
+
+def run_spot_check(args: argparse.Namespace) -> int:
+    from babyaipp.eval.report import spot_check
+
+    for entry in _entries(args):
+        compared = spot_check(entry, episodes=args.episodes, vectorization=args.vectorization)
+        runs = ", ".join(f"{name} ({n})" for name, n in compared.items())
+        print(f"{entry.name}: OK, re-played episodes identical: {runs}")
     return 0

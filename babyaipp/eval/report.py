@@ -14,6 +14,8 @@ The inputs are leaderboard entry folders as ``babyaipp reproduce`` writes them
   value is the mean over the suite's families.
 - :func:`probe_entries`: the reading probe (:func:`babyaipp.oracle.probe.probe`: true vs
   shuffled vs empty description, paired by seed) for every run of every entry.
+- :func:`spot_check`: a quick ``leaderboard verify``: re-play the first episodes of every
+  sub-env's seed block and compare them with the recorded ones.
 
 Torch is imported only when the probe loads checkpoints.
 """
@@ -354,3 +356,68 @@ def probe_table(rows: Sequence[dict[str, Any]], split: str = "HeldOut") -> str:
             cells += [f"{item['success']:.3f}", f"{item['drop']:+.3f} [{low:+.3f}, {high:+.3f}]"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+# -- a quick verification --------------------------------------------------------------------
+
+
+def spot_check(
+    entry: str | Path, *, episodes: int = 5, vectorization: str = "sync"
+) -> dict[str, int]:
+    """Re-play, for every run of ``entry``, the first ``episodes`` episodes of each sub-env's
+    seed block in every (family, split), with the recorded ``num_envs`` and ``greedy``.
+
+    Sub-env i plays the same first episodes as in the full run, so for a greedy policy whose
+    action in a row depends only on that row's observations and memory (the trained agents)
+    the re-played episodes must equal the recorded ones exactly (what ``babyaipp leaderboard
+    verify`` checks on all of them). Not for sampled runs, nor for a policy that draws from
+    one generator across the whole run (``random``): it matches on the suite's first env only.
+    Returns ``{run file: episodes compared}``; ValueError naming the run, env and seed of the
+    first difference, or a changed checkpoint hash.
+    """
+    from babyaipp.eval.policies import policy_from_spec
+    from babyaipp.eval.results import diff, load_results
+    from babyaipp.eval.runner import assign_seeds, run_env
+    from babyaipp.eval.suites import suite_from_dict
+
+    if episodes < 1:
+        raise ValueError(f"episodes={episodes} must be at least 1")
+    entry = Path(entry)
+    compared = {}
+    for path in results_files(entry):
+        results = load_results(path)
+        spec, run = results["policy"]["spec"], results["run"]
+        if not spec:
+            raise ValueError(f"{path}: no policy spec, so the run cannot be re-played")
+        if not run["greedy"]:
+            raise ValueError(f"{path}: a sampled run; only `babyaipp leaderboard verify` checks it")
+        policy = policy_from_spec(spec, base_dir=entry)
+        if getattr(policy, "checkpoint_sha256", None) != results["policy"]["checkpoint_sha256"]:
+            raise ValueError(f"{path}: the checkpoint of {spec!r} is not the one evaluated")
+        suite = suite_from_dict(results["suite"], str(path))
+        blocks = assign_seeds(suite.seeds(), min(run["num_envs"], suite.episodes))
+        seeds = [seed for block in blocks for seed in block[: min(episodes, len(blocks[-1]))]]
+        recorded = {(e["family"], e["split"], e["seed"]): e for e in results["episodes"]}
+        count = 0
+        for family, split in suite.envs:
+            played = run_env(
+                policy,
+                family,
+                split,
+                seeds,
+                num_envs=len(blocks),
+                greedy=run["greedy"],
+                vectorization=vectorization,
+            )
+            for episode in played:
+                differences = diff(recorded[(family, split, episode["seed"])], episode)
+                if differences:
+                    raise ValueError(
+                        f"{path}: {family}/{split} seed {episode['seed']} differs when "
+                        f"re-played (file != re-played: {'; '.join(differences[:3])}); a "
+                        "spot check is exact only for policies whose rows do not share a "
+                        "random generator: `babyaipp leaderboard verify` re-plays everything"
+                    )
+                count += 1
+        compared[path.name] = count
+    return compared
