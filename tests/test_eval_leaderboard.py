@@ -20,11 +20,15 @@ from babyaipp.eval import (
     write_suite,
 )
 from babyaipp.eval.leaderboard import (
+    BOARDS,
+    MAIN_BOARD,
     LeaderboardError,
     add_entry,
+    board_dir,
     load_entries,
     normalised_scores,
     render,
+    render_index,
     render_markdown,
     verify_entry,
 )
@@ -220,29 +224,51 @@ def test_command_errors_are_one_line(argv, message, capsys):
 
 # -- the shipped board --------------------------------------------------------------------------
 
-BOARD = Path(__file__).resolve().parents[1] / "leaderboard"
+BOARDS_ROOT = Path(__file__).resolve().parents[1] / "leaderboard"
 
 
-def test_shipped_board_is_coherent_and_rendered():
+@pytest.mark.parametrize("suite_name", list(BOARDS))
+def test_shipped_board_is_coherent_and_rendered(suite_name):
     """Every committed entry passes the file checks and README.md is the rendered board."""
-    suite = load_suite("leaderboard-v1")
-    entries = load_entries(BOARD, suite)
+    suite = load_suite(suite_name)
+    board = board_dir(BOARDS_ROOT, suite_name)
+    entries = load_entries(board, suite)
     assert {"random", "oracle", "blind-oracle"} <= {e.name for e in entries}
     assert all(len(e.runs) >= (1 if e.metadata["frames"] == 0 else 2) for e in entries)
-    assert "| Normalised IQM |" in (BOARD / "README.md").read_text()
-    assert (BOARD / "README.md").read_text() == render_markdown(
+    assert "| Normalised IQM |" in (board / "README.md").read_text()
+    assert (board / "README.md").read_text() == render_markdown(
         entries, suite, image="leaderboard.png"
     )
-    assert (BOARD / "leaderboard.png").stat().st_size > 0
+    assert (board / "leaderboard.png").stat().st_size > 0
+
+
+def test_the_index_shows_the_main_board_and_links_the_archived_one():
+    index = (BOARDS_ROOT / "README.md").read_text()
+    assert index == render_index(BOARDS_ROOT, {name: load_suite(name) for name in BOARDS})
+    assert MAIN_BOARD == "leaderboard-v2" and "# babyaipp leaderboard: `leaderboard-v2`" in index
+    assert "## Archived boards" in index and "(leaderboard-v1/README.md)" in index
+
+
+def test_render_command_writes_every_board_and_the_index(tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(BOARDS_ROOT, tmp_path / "lb")
+    for page in (tmp_path / "lb").rglob("README.md"):
+        page.write_text("stale")
+    assert main(["leaderboard", "--root", str(tmp_path / "lb"), "render"]) == 0
+    for page in ("README.md", "leaderboard-v1/README.md", "leaderboard-v2/README.md"):
+        assert (tmp_path / "lb" / page).read_text() == (BOARDS_ROOT / page).read_text(), page
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("suite_name", list(BOARDS))
 @pytest.mark.parametrize("name", ["random", "oracle", "blind-oracle"])
-def test_shipped_entry_replays_its_first_env(name):
+def test_shipped_entry_replays_its_first_env(suite_name, name):
     """Re-play the suite's first env for each run of a shipped entry (the generator starts
     fresh there, so it reproduces exactly); the full re-play is `babyaipp leaderboard verify`."""
-    suite = load_suite("leaderboard-v1")
-    (entry,) = [e for e in load_entries(BOARD, suite) if e.name == name]
+    suite = load_suite(suite_name)
+    board = board_dir(BOARDS_ROOT, suite_name)
+    (entry,) = [e for e in load_entries(board, suite) if e.name == name]
     family, split = suite.envs[0]
     for results in entry.runs.values():
         policy = policy_from_spec(results["policy"]["spec"])

@@ -377,7 +377,7 @@ def render_index(root: str | Path, suites: dict[str, Suite]) -> str:
     lines = [
         page.replace(
             "from `entries/`;",
-            f"from `{MAIN_BOARD}/entries/` (the main board: {BOARDS[MAIN_BOARD]});",
+            f"from `{MAIN_BOARD}/entries/` ({BOARDS[MAIN_BOARD]});",
             1,
         ),
         "## Archived boards",
