@@ -313,12 +313,12 @@ class Reproduction:
         metadata = {
             "name": self.entry_name(model),
             "model": f"{model} + LSTM, recurrent PPO (babyaipp trainer), one agent per family",
-            "frames": self.frames * len(families),
+            "frames": sum(self.run_frames(Run(model, self.seeds[0], f)) for f in families),
             "uses_text": uses_text.pop(),
             "privileged": False,
             "notes": (
                 f"babyaipp reproduce: one agent per family of {self.suite.name}, "
-                f"{self.frames:,} frames each (frames = the total over {len(families)} "
+                f"--frames {self.frames:,} each (frames = the total over {len(families)} "
                 f"families), preset {self.preset!r}, env backend {self.env_backend!r}"
                 f"{overrides if self.overrides else ''}; each run's policy spec is "
                 f"checkpoints:seed<k>/{MANIFEST_NAME} (family -> checkpoint and sha256)."
