@@ -35,12 +35,12 @@ any change that could alter layouts or their encoding selects a new file. The fi
 the SHA-256 of its arrays, checked on load. Files are written atomically (temp file +
 ``os.replace``).
 
-Build with ``babyaipp bank build`` (or ``python -m babyaipp.engine.bank``).
+Build with ``babyaipp bank build`` (or ``python -m babyaipp bank build``); the command is
+:mod:`babyaipp.engine.cli`, which imports this module (never the other way round).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib
 import inspect
@@ -51,11 +51,23 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import minigrid
 import numpy as np
+from minigrid.envs.babyai.core.verifier import (
+    AfterInstr,
+    AndInstr,
+    BeforeInstr,
+    GoToInstr,
+    OpenInstr,
+    PickupInstr,
+    PutNextInstr,
+)
 
+import babyaipp
 from babyaipp import vocab
 from babyaipp.catalog import FamilySpec
 from babyaipp.engine import codes
+from babyaipp.engine.reference import forced_map_env
 from babyaipp.io import atomic_path
 from babyaipp.splits import allowed_properties, trap_colors
 
@@ -108,26 +120,8 @@ def trap_masks(spec: FamilySpec) -> list[int]:
     return sorted(masks)
 
 
-def forced_spec(spec: FamilySpec, trap_mask: int) -> FamilySpec:
-    """``spec`` with a one-map Fixed split whose trap slots are exactly ``trap_mask``."""
-    others = [p for p in spec.properties if p != "trap"]
-    fixed = {}
-    for slot, color in enumerate(spec.floor_colors):
-        if trap_mask >> slot & 1:
-            fixed[color] = "trap"
-        elif others:
-            fixed[color] = others[0]
-        else:
-            raise ValueError(f"family {spec.key} has no non-trap property for slot {slot}")
-    return dataclasses.replace(spec, fixed=fixed)
-
-
 def bank_key(spec: FamilySpec, size: int, seed: int, density: float | None) -> dict:
     """Everything a bank's content depends on (its file name hashes this)."""
-    import minigrid
-
-    import babyaipp
-
     shape = spec.to_dict()
     for unused in ("doc", "withhold"):  # text only: no effect on layouts
         shape.pop(unused)
@@ -258,8 +252,6 @@ def goto_program(instrs) -> tuple[list, tuple[int, int]] | None:
     checked from the step the first completes (see ``LayoutBank.program``). None when
     ``instrs`` is anything else (another action, or a sequence with one).
     """
-    from minigrid.envs.babyai.core.verifier import AfterInstr, AndInstr, BeforeInstr, GoToInstr
-
     leaves: list = []
 
     def group(instr) -> int | None:
@@ -282,8 +274,6 @@ def goto_program(instrs) -> tuple[list, tuple[int, int]] | None:
 
 def encode_layout(env) -> dict:
     """One bank entry from a reference env right after ``reset`` (see :class:`LayoutBank`)."""
-    from minigrid.envs.babyai.core.verifier import OpenInstr, PickupInstr, PutNextInstr
-
     if env.carrying is not None or env.agent_view_size != 7 or env.see_through_walls:
         raise BankError("the engine needs an empty-handed agent, a 7x7 view and occlusion")
     w, h = env.grid.width, env.grid.height
@@ -336,8 +326,6 @@ def build_bank(
     progress: bool = True,
 ) -> LayoutBank:
     """Generate a bank: ``size`` reference resets per trap set, with recorded seeds."""
-    from babyaipp.engine.reference import forced_map_env
-
     if not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"bank size {size!r} must be a positive integer")
     masks = trap_masks(spec)
@@ -409,20 +397,3 @@ def _progress(total: int, desc: str, enabled: bool):
         print(f"{desc}: generating {total} layouts...", file=sys.stderr)
         return _NoBar()
     return tqdm(total=total, desc=desc, unit="layout", file=sys.stderr)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m babyaipp.engine.bank``: the same as ``babyaipp bank build``."""
-    import argparse
-
-    from babyaipp.engine.cli import add_build_arguments, run_build
-
-    parser = argparse.ArgumentParser(
-        prog="python -m babyaipp.engine.bank", description=__doc__.split("\n")[0]
-    )
-    add_build_arguments(parser)
-    return run_build(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,8 +1,23 @@
-"""``babyaipp bank``: build, list and check the batched engine's layout banks."""
+"""``babyaipp bank``: build, list and check the batched engine's layout banks.
+
+``python -m babyaipp.engine.cli [FAMILY ...]`` is the same as ``babyaipp bank build``. This
+module sits above :mod:`babyaipp.engine.bank` and :mod:`babyaipp.engine.reference` and imports
+them; neither imports it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from babyaipp.catalog import FAMILIES, get_family, parse_env_id
+from babyaipp.engine import DEFAULT_BANK_SIZE, backend_of, make_vector_env
+from babyaipp.engine.bank import bank_dir, bank_path, load_or_build
+from babyaipp.engine.reference import differential_run
 
 
 def add_parser(subparsers) -> None:
@@ -22,17 +37,22 @@ def add_parser(subparsers) -> None:
         "check", help="step the engine beside reference envs; fail on any difference"
     )
     check.add_argument("env_id", metavar="ID", help="e.g. BabyAIPP-GoToRedBall-Test-v0")
-    check.add_argument("--envs", type=int, default=16)
-    check.add_argument("--steps", type=int, default=200)
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument(
+        "--envs",
+        type=int,
+        default=16,
+        help="engine envs stepped side by side with as many reference envs (default 16)",
+    )
+    check.add_argument(
+        "--steps", type=int, default=200, help="vector steps to compare (default 200)"
+    )
+    check.add_argument("--seed", type=int, default=0, help="reset and action seed (default 0)")
     check.add_argument("--size", type=int, default=None, help="layouts per trap set")
     check.add_argument("--dir", help="bank folder")
     check.set_defaults(func=run_check)
 
 
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
-    from babyaipp.engine.bank import DEFAULT_BANK_SIZE
-
     parser.add_argument(
         "families",
         nargs="*",
@@ -57,13 +77,9 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    import babyaipp
-    from babyaipp.engine import backend_of
-    from babyaipp.engine.bank import bank_path, load_or_build
-
-    names = args.families or [n for n, s in babyaipp.FAMILIES.items() if backend_of(s) == "batched"]
+    names = args.families or [n for n, s in FAMILIES.items() if backend_of(s) == "batched"]
     for name in names:
-        spec = babyaipp.get_family(name)
+        spec = get_family(name)
         if backend_of(spec) != "batched":
             raise ValueError(f"family {name} runs on reference envs: it has no bank")
         bank = load_or_build(
@@ -81,13 +97,6 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
-    import numpy as np
-
-    from babyaipp.engine.bank import bank_dir
-
     root = Path(args.dir) if args.dir else bank_dir()
     paths = sorted(root.glob("*.npz")) if root.is_dir() else []
     if not paths:
@@ -105,10 +114,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from babyaipp.catalog import parse_env_id
-    from babyaipp.engine import DEFAULT_BANK_SIZE, make_vector_env
-    from babyaipp.engine.reference import differential_run
-
     family, split = parse_env_id(args.env_id)
     env = make_vector_env(
         args.envs,
@@ -122,3 +127,16 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"{args.env_id}: identical over {counts['steps']} steps, {counts['episodes']} episodes")
     print("  " + ", ".join(f"{k}={v}" for k, v in counts.items() if k not in ("steps", "episodes")))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m babyaipp.engine.cli``: the same as ``babyaipp bank build``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m babyaipp.engine.cli", description="Build the engine's layout banks."
+    )
+    add_build_arguments(parser)
+    return run_build(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

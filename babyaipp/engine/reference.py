@@ -1,31 +1,48 @@
 """Reference envs in an engine episode's exact state: for building banks and for testing.
 
 :func:`forced_map_env` is the generator behind every bank entry: the family's own reference
-env with a one-map Fixed split whose trap slots are a given set (see
-:mod:`babyaipp.engine.bank`). :func:`episode_env` rebuilds, for env ``i`` of a batched engine,
-the reference env of its current episode: the bank entry's layout regenerated from its
-recorded seed, then the episode's map (tile colours), text and rule memory put in place. The
-differential test steps the two side by side.
+env with a one-map Fixed split whose trap slots are a given set (:func:`forced_spec`; see
+:mod:`babyaipp.engine.bank`, which imports this module, never the other way round).
+:func:`episode_env` rebuilds, for env ``i`` of a batched engine, the reference env of its
+current episode: the bank entry's layout regenerated from its recorded seed, then the
+episode's map (tile colours), text and rule memory put in place. The differential test steps
+the two side by side.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
+from gymnasium.vector import SyncVectorEnv
 from minigrid.core.world_object import Floor
+from minigrid.utils.baby_ai_bot import BabyAIBot
 
 from babyaipp.catalog import FamilySpec
 from babyaipp.dynamics import active_rules, reset_memory
 from babyaipp.env import DynamicsLevel, make_env
+from babyaipp.oracle import Oracle
 from babyaipp.splits import has_held_out_pair
 from babyaipp.wrappers import TokenizeText
 
 
+def forced_spec(spec: FamilySpec, trap_mask: int) -> FamilySpec:
+    """``spec`` with a one-map Fixed split whose trap slots are exactly ``trap_mask``."""
+    others = [p for p in spec.properties if p != "trap"]
+    fixed = {}
+    for slot, color in enumerate(spec.floor_colors):
+        if trap_mask >> slot & 1:
+            fixed[color] = "trap"
+        elif others:
+            fixed[color] = others[0]
+        else:
+            raise ValueError(f"family {spec.key} has no non-trap property for slot {slot}")
+    return dataclasses.replace(spec, fixed=fixed)
+
+
 def forced_map_env(spec: FamilySpec, trap_mask: int, **kwargs: Any) -> DynamicsLevel:
     """The reference env of ``spec`` whose episodes have exactly the trap slots ``trap_mask``."""
-    from babyaipp.engine.bank import forced_spec
-
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     return make_env(forced_spec(spec, trap_mask), "Fixed", text="none", **kwargs)
 
@@ -138,8 +155,6 @@ def differential_run(engine, steps: int, seed: int = 0, bot_envs: int = 0) -> di
     Returns counts of the events the run exercised (rules fired, doors toggled, successes...),
     so a test can check that it covered what it claims.
     """
-    from gymnasium.vector import SyncVectorEnv
-
     n = engine.num_envs
     rng = np.random.default_rng(seed)
     obs, info = engine.reset(seed=seed)
@@ -188,8 +203,6 @@ def _make_bot(env):
     text and wanders until timeout) the reading oracle, so successes get exercised there too."""
     if env.unwrapped.family.tiles == "barrier":
         return _OracleBot(env)
-    from minigrid.utils.baby_ai_bot import BabyAIBot
-
     return BabyAIBot(env.unwrapped)
 
 
@@ -197,8 +210,6 @@ class _OracleBot:
     """The oracle behind the BabyAI bot's ``replan()`` (created right after the reset)."""
 
     def __init__(self, env):
-        from babyaipp.oracle import Oracle
-
         self.oracle = Oracle(env)
 
     def replan(self) -> int:

@@ -16,7 +16,7 @@ and the floor dynamics in the navigation.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from minigrid.envs.babyai.core.verifier import (
     AfterInstr,
@@ -29,10 +29,23 @@ from minigrid.envs.babyai.core.verifier import (
 )
 
 from babyaipp.dynamics import DIR_TO_VEC, Pos
+from babyaipp.oracle.belief import Belief
 from babyaipp.oracle.search import DROP, PICKUP, TOGGLE, Goal, Plan
 
-if TYPE_CHECKING:
-    from babyaipp.oracle.agent import Oracle
+
+class Planner(Protocol):
+    """What a task needs of the planner that runs it (:class:`babyaipp.oracle.agent.Oracle`).
+
+    Tasks see the planner only through this interface, so this module never imports the
+    agent: the dependency goes one way, agent -> tasks.
+    """
+
+    env: Any
+    """The unwrapped minigrid env (grid, agent pose, what the agent carries)."""
+    belief: Belief
+
+    def plan_to(self, goal: Goal, obstacles: frozenset[Pos] = ...) -> Plan | None: ...
+
 
 NEIGHBOURS_4 = DIR_TO_VEC
 RING_8 = ((-1, -1), (0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0))
@@ -47,17 +60,17 @@ class Task:
 
     action: int | None = None
 
-    def plan(self, oracle: Oracle) -> Plan | list[Task] | None:
+    def plan(self, oracle: Planner) -> Plan | list[Task] | None:
         return oracle.plan_to(self.goal(oracle))
 
-    def targets(self, oracle: Oracle) -> set[Pos]:
+    def targets(self, oracle: Planner) -> set[Pos]:
         """The cells the agent must face when it takes :attr:`action`."""
         return set()
 
-    def goal(self, oracle: Oracle) -> Goal:
+    def goal(self, oracle: Planner) -> Goal:
         return Goal(frozenset(self.targets(oracle)), self.action)
 
-    def achieved(self, oracle: Oracle) -> bool:
+    def achieved(self, oracle: Planner) -> bool:
         """Checked after the plan's last action ran as predicted."""
         return True
 
@@ -71,7 +84,7 @@ class GoTo(Task):
     def __init__(self, desc):
         self.desc = desc
 
-    def targets(self, oracle: Oracle) -> set[Pos]:
+    def targets(self, oracle: Planner) -> set[Pos]:
         return {tuple(p) for p in self.desc.obj_poss}
 
     def __repr__(self) -> str:
@@ -86,7 +99,7 @@ class Pickup(Task):
     def __init__(self, objects: Iterable):
         self.objects = list(objects)
 
-    def targets(self, oracle: Oracle) -> set[Pos]:
+    def targets(self, oracle: Planner) -> set[Pos]:
         grid = oracle.env.grid
         return {
             tuple(o.cur_pos)
@@ -94,7 +107,7 @@ class Pickup(Task):
             if o.cur_pos is not None and grid.get(*o.cur_pos) is o
         }
 
-    def plan(self, oracle: Oracle):
+    def plan(self, oracle: Planner):
         carrying = oracle.env.carrying
         if carrying is not None:
             if any(carrying is o for o in self.objects):
@@ -102,7 +115,7 @@ class Pickup(Task):
             return [DropAway(), self]
         return oracle.plan_to(self.goal(oracle))
 
-    def achieved(self, oracle: Oracle) -> bool:
+    def achieved(self, oracle: Planner) -> bool:
         return any(oracle.env.carrying is o for o in self.objects)
 
     def __repr__(self) -> str:
@@ -117,7 +130,7 @@ class DropNextTo(Task):
     def __init__(self, desc):
         self.desc = desc
 
-    def targets(self, oracle: Oracle) -> set[Pos]:
+    def targets(self, oracle: Planner) -> set[Pos]:
         grid = oracle.env.grid
         cells = set()
         for x, y in self.desc.obj_poss:
@@ -127,7 +140,7 @@ class DropNextTo(Task):
                     cells.add(cell)
         return cells
 
-    def achieved(self, oracle: Oracle) -> bool:
+    def achieved(self, oracle: Planner) -> bool:
         return oracle.env.carrying is None
 
     def __repr__(self) -> str:
@@ -143,11 +156,11 @@ class DropAway(Task):
     def __init__(self, avoid: Iterable[Pos] = ()):
         self.avoid = set(avoid)
 
-    def targets(self, oracle: Oracle) -> set[Pos]:
+    def targets(self, oracle: Planner) -> set[Pos]:
         good = _drop_cells(oracle, self.avoid, strict=True)
         return good or _drop_cells(oracle, self.avoid, strict=False)
 
-    def plan(self, oracle: Oracle):
+    def plan(self, oracle: Planner):
         if oracle.env.carrying is None:
             return []
         good = _drop_cells(oracle, self.avoid, strict=True)
@@ -156,7 +169,7 @@ class DropAway(Task):
             plan = oracle.plan_to(Goal(frozenset(_drop_cells(oracle, self.avoid, False)), DROP))
         return plan
 
-    def achieved(self, oracle: Oracle) -> bool:
+    def achieved(self, oracle: Planner) -> bool:
         return oracle.env.carrying is None
 
 
@@ -170,14 +183,14 @@ class Toggle(Task):
         self.doors = list(doors)
         self._state = None
 
-    def targets(self, oracle: Oracle) -> set[Pos]:
+    def targets(self, oracle: Planner) -> set[Pos]:
         return {tuple(d.cur_pos) for d in self.doors}
 
-    def plan(self, oracle: Oracle):
+    def plan(self, oracle: Planner):
         self._state = [(d.is_open, d.is_locked) for d in self.doors]
         return oracle.plan_to(self.goal(oracle))
 
-    def achieved(self, oracle: Oracle) -> bool:
+    def achieved(self, oracle: Planner) -> bool:
         return self._state != [(d.is_open, d.is_locked) for d in self.doors]
 
 
@@ -189,10 +202,10 @@ class Open(Task):
     def __init__(self, desc):
         self.desc = desc
 
-    def targets(self, oracle: Oracle) -> set[Pos]:
+    def targets(self, oracle: Planner) -> set[Pos]:
         return {tuple(d.cur_pos) for d in self.desc.obj_set}
 
-    def plan(self, oracle: Oracle):
+    def plan(self, oracle: Planner):
         doors = list(self.desc.obj_set)
         closed = [d for d in doors if not d.is_open and not d.is_locked]
         if closed:
@@ -225,7 +238,7 @@ class PutNext(Task):
         self.desc_move = desc_move
         self.desc_fixed = desc_fixed
 
-    def plan(self, oracle: Oracle):
+    def plan(self, oracle: Planner):
         carrying = oracle.env.carrying
         drop = DropNextTo(self.desc_fixed)
         if carrying is not None and any(carrying is o for o in self.desc_move.obj_set):
@@ -253,7 +266,7 @@ def tasks_for(instr) -> list[Task]:
     raise TypeError(f"the oracle cannot handle instruction {instr!r}")
 
 
-def _keys_for(oracle: Oracle, colors: set[str]) -> list:
+def _keys_for(oracle: Planner, colors: set[str]) -> list:
     return [
         c
         for c in oracle.env.grid.grid
@@ -265,7 +278,7 @@ def _inside(grid, pos: Pos) -> bool:
     return 0 <= pos[0] < grid.width and 0 <= pos[1] < grid.height
 
 
-def _drop_cells(oracle: Oracle, avoid: set[Pos], strict: bool) -> set[Pos]:
+def _drop_cells(oracle: Planner, avoid: set[Pos], strict: bool) -> set[Pos]:
     """Empty cells to drop an object on; ``strict`` keeps only those that block nothing."""
     env = oracle.env
     grid = env.grid
