@@ -23,7 +23,7 @@ ENV_BACKENDS = ("reference", "batched", "batched-numpy", "batched-numba", "batch
 
 @dataclass
 class TrainConfig:
-    """Recurrent PPO on a babyaipp env; defaults follow the original (original-babyaipp.md §6)."""
+    """Recurrent PPO on a babyaipp env; defaults follow the original (docs/original-babyaipp.md)."""
 
     env_id: str = "BabyAIPP-GoToRedBall-Train-v0"
     """the training env id"""

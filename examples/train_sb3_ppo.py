@@ -12,31 +12,13 @@ from __future__ import annotations
 import argparse
 
 import gymnasium as gym
-import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 import babyaipp
 from babyaipp.agents import run_episodes
 from babyaipp.agents.sb3 import BabyAIPPExtractor
-
-
-class SB3Policy:
-    """An SB3 model behind the :class:`babyaipp.policy.Policy` protocol (stateless)."""
-
-    privileged = False
-    needs_env = False
-    uses_text = True
-
-    def __init__(self, model: PPO, name: str):
-        self.model, self.name = model, name
-
-    def initial_state(self, num_envs: int) -> None:
-        return None
-
-    def act(self, obs, state, episode_start, *, greedy=True, envs=None):
-        actions, _ = self.model.predict(obs, deterministic=greedy)
-        return np.asarray(actions, dtype=np.int64), None
+from babyaipp.eval import SB3Policy
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -67,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         seed=args.seed,
     )
     model.learn(args.timesteps)
-    policy = SB3Policy(model, f"sb3-ppo-{args.model}")
+    policy = SB3Policy(model, f"sb3-ppo-{args.model}")  # stateless: SB3 PPO has no memory
     held_out_id = args.env_id.replace("-Train-", "-HeldOut-")
     results = {
         env_id: run_episodes(policy, env_id, args.episodes)["success"]

@@ -245,3 +245,19 @@ def test_default_async_vector_env_returns_the_real_text():
         np.testing.assert_array_equal(obs["image"], expected["image"])
     finally:
         vec.close()
+
+
+def test_eval_without_scipy_names_the_extra():
+    """``import babyaipp.eval`` without scipy says which extra to install, not just 'scipy'."""
+    code = (
+        "import sys; sys.modules['scipy'] = None\n"  # what an absent package looks like to import
+        "try:\n"
+        "    import babyaipp.eval\n"
+        "except ModuleNotFoundError as error:\n"
+        "    print(error.name, '|', error)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("scipy |"), out
+    assert "pip install 'babyaipp[eval]'" in out

@@ -148,7 +148,8 @@ def test_cli_describe(capsys):
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["describe", "BabyAIPP-Nope-Train-v0"], "unknown env id 'BabyAIPP-Nope-Train-v0'"),
+        (["describe", "BabyAIPP-Nope-Train-v0"], "'BabyAIPP-Nope-Train-v0': unknown family 'Nope'"),
+        (["describe", "BabyAIPP-GoToRedBall-Train-v3"], "GoToRedBall has no version v3"),
         (["describe", "GoToRedBall"], "is not a babyaipp id"),
         (["describe", "BabyAIPP-GoToRedBall-Train-v0", "--text", "poetry"], "unknown text"),
         (["list", "--family", "Nope"], "unknown family 'Nope'"),

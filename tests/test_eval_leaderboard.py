@@ -282,3 +282,23 @@ def test_shipped_entry_replays_its_first_env(suite_name, name):
             vectorization="sync",
         )
         assert episodes == results["episodes"][: suite.episodes]
+
+
+def test_plot_labels_of_close_points_do_not_overlap():
+    from babyaipp.eval.leaderboard import _CHAR_WIDTH, _LINE_HEIGHT, _POINTS_PER_UNIT, label_offsets
+
+    # leaderboard-v1's oracle and blind-oracle: 0.02 apart, near the top-right corner.
+    points, names = (
+        [(1.0, 1.0), (0.985, 0.978), (0.15, 0.126)],
+        ["oracle", "blind-oracle", "random"],
+    )
+    offsets = label_offsets(points, names)
+    boxes = []
+    for (x, y), name, (dx, dy, align) in zip(points, names, offsets, strict=True):
+        width = _CHAR_WIDTH * len(name)
+        x0 = x * _POINTS_PER_UNIT + dx - (width if align == "right" else 0)
+        boxes.append((x0, y * _POINTS_PER_UNIT + dy, width))
+    (ax, ay, aw), (bx, by, bw) = boxes[0], boxes[1]
+    assert ax + aw <= bx or bx + bw <= ax or abs(ay - by) >= _LINE_HEIGHT
+    assert [align for _, _, align in offsets] == ["right", "right", "left"]  # none cut off
+    assert offsets == label_offsets(points, names)

@@ -241,7 +241,10 @@ LOCAL = "BabyAIPP-GoToLocal-Train-v0"
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["demos", "BabyAIPP-Nope-Train-v0", "--episodes", "1", "--out", "x.npz"], "unknown family"),
+        (
+            ["demos", "BabyAIPP-Nope-Train-v0", "--episodes", "1", "--out", "x.npz"],
+            "unknown family",
+        ),
         (["demos", LOCAL, "--episodes", "0", "--out", "x.npz"], "--episodes"),
         (["demos", LOCAL, "--episodes", "1", "--out", "x.txt"], ".npz"),
         (["probe", LOCAL, "--policy", "nope"], "unknown policy"),

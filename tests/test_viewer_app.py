@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+import gymnasium as gym
 import numpy as np
 import pygame
 import pytest
@@ -223,3 +224,19 @@ def test_gallery_writes_one_gif_per_family(capsys, tmp_path):
 def test_gallery_unknown_family_is_one_line(capsys, tmp_path):
     code, _, err = run_cli(capsys, "gallery", "--out", str(tmp_path), "--family", "Nope")
     assert_one_line_error(code, err, "unknown family 'Nope'")
+
+
+@pytest.mark.parametrize("family", sorted(babyaipp.FAMILIES))
+def test_gif_tiles_are_readable_on_every_family(family):
+    """Recorded GIFs and the gallery keep tiles >= GIF_MIN_TILE px, 31x31 levels included."""
+    from babyaipp.viewer.app import GIF_MIN_TILE, compact_layout
+
+    env = gym.make(babyaipp.get_family(family).env_id("Train"))
+    try:
+        env.reset(seed=0)
+        layout = compact_layout(env.unwrapped)
+    finally:
+        env.close()
+    cells = max(env.unwrapped.width, env.unwrapped.height)
+    assert layout.tile >= GIF_MIN_TILE
+    assert layout.tile * cells <= max(256, GIF_MIN_TILE * cells)  # small levels stay 256 px

@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
         "describe", help="instruction, description, map and picture of an episode"
     )
     p.add_argument("env_id", metavar="ID", help="e.g. BabyAIPP-GoToRedBall-Train-v0")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="reset seed of the episode (default 0)")
     p.add_argument("--text", default="full", help="text mode: full, none, shuffled, random")
     p.set_defaults(func=run_describe)
 

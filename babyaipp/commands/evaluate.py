@@ -27,7 +27,13 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--num-envs", type=int, default=8, help="sub-envs per vector env (default 8)")
     p.add_argument("--sampled", action="store_true", help="sample actions instead of greedy play")
-    p.add_argument("--vectorization", default="async", choices=("async", "sync"))
+    p.add_argument(
+        "--vectorization",
+        default="async",
+        choices=("async", "sync"),
+        help="async (default): one worker process per sub-env; sync: every sub-env in this "
+        "process (same episodes either way)",
+    )
     p.add_argument("--episodes", type=int, help="quick look: fewer episodes per env (new suite)")
     p.add_argument("--families", help="quick look: comma-separated families (new suite)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

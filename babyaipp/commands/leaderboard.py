@@ -31,8 +31,14 @@ def add_parser(subparsers) -> None:
     q = sub.add_parser("verify", help="re-play an entry's runs; fail if any number differs")
     q.add_argument("entries", nargs="*", metavar="ENTRY", help="entry names (default: all)")
     q.add_argument("--quick", action="store_true", help="only check files, do not re-play")
-    q.add_argument("--vectorization", default="async", choices=("async", "sync"))
-    q.add_argument("--no-progress", action="store_true")
+    q.add_argument(
+        "--vectorization",
+        default="async",
+        choices=("async", "sync"),
+        help="async (default): one worker process per sub-env; sync: every sub-env in this "
+        "process (same episodes either way)",
+    )
+    q.add_argument("--no-progress", action="store_true", help="no progress bar")
     q.add_argument(
         "--trust-remote-code",
         action="store_true",
@@ -47,14 +53,16 @@ def add_parser(subparsers) -> None:
     q.add_argument("--model", required=True, help="one line: the model and how it was trained")
     q.add_argument("--frames", type=int, help="training frames (omit for none/unknown)")
     q.add_argument("--privileged", action="store_true", help="trained with privileged info")
-    q.add_argument("--notes", default="")
-    q.add_argument("--overwrite", action="store_true")
+    q.add_argument("--notes", default="", help="free text shown with the entry")
+    q.add_argument("--overwrite", action="store_true", help="replace an entry of that name")
     q.set_defaults(func=run_add)
 
     q = sub.add_parser("compare", help="probability that entry A improves on entry B")
-    q.add_argument("a")
-    q.add_argument("b")
-    q.add_argument("--split", default="HeldOut")
+    q.add_argument("a", metavar="A", help="entry name (folder under entries/)")
+    q.add_argument("b", metavar="B", help="entry name to compare against")
+    q.add_argument(
+        "--split", default="HeldOut", help="split whose scores are compared (default HeldOut)"
+    )
     q.set_defaults(func=run_compare)
 
 

@@ -48,7 +48,13 @@ def add_parser(subparsers) -> None:
     )
     common(q)
     q.add_argument("--episodes", type=int, default=5, help="episodes per sub-env block")
-    q.add_argument("--vectorization", default="sync", choices=("sync", "async"))
+    q.add_argument(
+        "--vectorization",
+        default="sync",
+        choices=("sync", "async"),
+        help="sync (default): every sub-env in this process; async: one worker process per "
+        "sub-env (same episodes either way)",
+    )
     q.set_defaults(func=run_spot_check)
 
 

@@ -310,6 +310,42 @@ def render_markdown(entries: list[Entry], suite: Suite, image: str | None = None
     return "\n".join(lines)
 
 
+# Label geometry of render_plot, in points on its 6.4 x 5.6 inch axes at fontsize 8.
+_CHAR_WIDTH, _LINE_HEIGHT, _POINTS_PER_UNIT = 4.8, 10.0, 400.0
+
+
+def label_offsets(
+    points: list[tuple[float, float]], names: list[str]
+) -> list[tuple[float, float, str]]:
+    """Where each point's name goes: ``(dx, dy, horizontal alignment)`` in offset points.
+
+    A name sits above-right of its point (left of it near the right edge, where it would be
+    cut off); when that box would overlap a name placed before it, it moves down a line at a
+    time until it does not. Greedy and deterministic: same points, same picture.
+    """
+    placed: list[tuple[float, float, float, float]] = []  # boxes (x0, y0, x1, y1) in points
+    offsets = []
+    for (x, y), name in zip(points, names, strict=True):
+        width = _CHAR_WIDTH * len(name)
+        align = "right" if x > 0.7 else "left"
+        dx = -5.0 if align == "right" else 5.0
+        px, py = x * _POINTS_PER_UNIT, y * _POINTS_PER_UNIT
+        dy = 5.0
+        while True:
+            x0 = px + dx - (width if align == "right" else 0.0)
+            box = (x0, py + dy, x0 + width, py + dy + _LINE_HEIGHT)
+            if not any(_overlap(box, other) for other in placed):
+                break
+            dy -= _LINE_HEIGHT
+        placed.append(box)
+        offsets.append((dx, dy, align))
+    return offsets
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def render_plot(entries: list[Entry], path: str | Path) -> Path:
     """PNG: per entry, HeldOut IQM against Train IQM with their 95% intervals."""
     from matplotlib.figure import Figure
@@ -335,13 +371,12 @@ def render_plot(entries: list[Entry], path: str | Path) -> Path:
             color=colors[entry.category],
             label=label,
         )
-        ax.annotate(
-            entry.name,
-            (train["iqm"], held["iqm"]),
-            textcoords="offset points",
-            xytext=(5, 5),
-            fontsize=8,
-        )
+    points = [(e.summary("Train")["iqm"], held["iqm"]) for e, held in ranked(entries)]
+    names = [e.name for e, _ in ranked(entries)]
+    for name, point, (dx, dy, align) in zip(
+        names, points, label_offsets(points, names), strict=True
+    ):
+        ax.annotate(name, point, textcoords="offset points", xytext=(dx, dy), ha=align, fontsize=8)
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("Train success (IQM, 95% CI)")

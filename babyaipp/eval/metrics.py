@@ -21,7 +21,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+try:
+    from scipy import stats
+except ImportError as error:  # scipy is in the `eval` extra, not a core dependency
+    raise ModuleNotFoundError(
+        "babyaipp.eval needs scipy, which is in the 'eval' extra: "
+        "pip install 'babyaipp[eval]' (or 'babyaipp[all]')",
+        name="scipy",
+    ) from error
 
 DIGITS = 6
 CONFIDENCE = 0.95

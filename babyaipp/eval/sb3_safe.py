@@ -101,6 +101,20 @@ def load_sb3_model(
     return _assemble(cls, data, weights, device, path)
 
 
+_TRAINING_STATE = frozenset(
+    {
+        "_last_obs",
+        "_last_original_obs",
+        "_last_episode_starts",
+        "ep_info_buffer",
+        "ep_success_buffer",
+    }
+)
+"""Rollout state and episode statistics that SB3 saves pickled (a Dict space's last observation
+is a dict of arrays, the episode buffers are deques): never needed to predict, so a safe load
+drops them instead of unpickling them; SB3 refills them on the next ``learn``."""
+
+
 def _load_weights(raw: bytes, path: Path, name: str, device: str) -> Any:
     import torch
 
@@ -135,6 +149,8 @@ def _rebuild(cls: type, key: str, value: Any, path: Path) -> Any:
         return _constant_schedule(value)
     if key == "rollout_buffer_class":
         return None  # SB3 picks its default buffer for the space
+    if key in _TRAINING_STATE:
+        return None  # only needed to continue training; SB3 refills it on the next learn()
     if key == "policy_kwargs":
         return _policy_kwargs(value, path)
     raise _refuse(path, key, f"babyaipp does not know how to rebuild {key!r} safely")

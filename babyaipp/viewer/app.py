@@ -33,10 +33,22 @@ def key_name(event: pygame.event.Event) -> str:
     return pygame.key.name(event.key)
 
 
+GIF_MIN_TILE = 20
+"""Smallest tile of a recorded GIF, in pixels: below it a 31x31 level's letters and objects are
+hard to make out, so large levels get a larger GIF instead of smaller tiles."""
+
+
 def compact_layout(level) -> Layout:
-    """The smaller layout of recorded GIFs and the gallery."""
+    """The smaller layout of recorded GIFs and the gallery: the grid fits in 256 pixels, or is
+    larger where that would make tiles smaller than :data:`GIF_MIN_TILE`."""
+    cells = max(level.width, level.height)
     return Layout.for_level(
-        level, max_grid_px=256, panel_width=250, font_size=14, status_lines=2, min_height=256
+        level,
+        max_grid_px=max(256, GIF_MIN_TILE * cells),
+        panel_width=250,
+        font_size=14,
+        status_lines=2,
+        min_height=256,
     )
 
 
