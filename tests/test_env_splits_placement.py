@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import babyaipp
+from babyaipp.env import mission_groups
 from babyaipp.placement import FLOOR, OBJECT, Reachability, occupancy, separate_colors
 from babyaipp.splits import draw_floor_map, has_held_out_pair
 
@@ -77,12 +78,16 @@ def tile_cells(env):
 @pytest.mark.parametrize("env_id", [s.env_id("Test") for s in FAMILIES])
 @pytest.mark.parametrize("placement", ["uniform", "original"])
 def test_tiles_avoid_objects_doors_and_the_agent(env_id, placement):
+    """With ``clear_around_objects``, scattered tiles keep off the 4 neighbours of every object;
+    a barrier (v1 designs) keeps off those of the mission's objects only, since a line across
+    the room may have to pass beside a distractor."""
     env = gym.make(env_id, placement=placement)
-    clear = env.unwrapped.family.clear_around_objects
+    family = env.unwrapped.family
     for seed in range(5):
         env.reset(seed=seed)
         level = env.unwrapped
         ax, ay = level.agent_pos
+        mission_objects = {p for group in mission_groups(level.instrs, level) for p in group}
         for x, y in tile_cells(env):
             assert level.grid.get(x, y).type == "floor"
             assert max(abs(x - ax), abs(y - ay)) > 1, "tile on or next to the start cell"
@@ -90,7 +95,11 @@ def test_tiles_avoid_objects_doors_and_the_agent(env_id, placement):
                 for dy in (-1, 0, 1):
                     cell = level.grid.get(x + dx, y + dy)
                     assert cell is None or cell.type != "door", "tile touching a door"
-                    if clear and abs(dx) + abs(dy) == 1:
+                    if not family.clear_around_objects or abs(dx) + abs(dy) != 1:
+                        continue
+                    if family.tiles == "barrier":
+                        assert (x + dx, y + dy) not in mission_objects, "mission object neighbour"
+                    else:
                         assert cell is None or cell.type in ("wall", "floor"), "object neighbour"
 
 
@@ -108,9 +117,13 @@ def test_traps_never_cut_off_an_object(env_id):
         assert check.unreached(traps) <= check.unreached()
 
 
-@pytest.mark.parametrize("env_id", [s.env_id(split) for s in FAMILIES for split in s.splits])
+@pytest.mark.parametrize(
+    "env_id",
+    [s.env_id(split) for s in FAMILIES if s.tiles == "scatter" for split in s.splits],
+)
 def test_tiles_of_different_colours_never_touch(env_id):
-    """So no slide off a slippery tile and no magic push can ever land in a trap."""
+    """So no slide off a slippery tile and no magic push can ever land in a trap. (A barrier's
+    segments touch by design; its crossings are checked in test_env_v2.py.)"""
     env = gym.make(env_id)
     for seed in range(6):
         env.reset(seed=seed)

@@ -219,7 +219,7 @@ def test_no_sentence_is_highlighted_for_random_text():
 
 
 def test_unknown_and_malformed_ids_are_clear_errors():
-    with pytest.raises(ValueError, match="unknown env id 'BabyAIPP-Nope-Train-v0'"):
+    with pytest.raises(ValueError, match="'BabyAIPP-Nope-Train-v0': unknown family 'Nope'"):
         Session("BabyAIPP-Nope-Train-v0")
     with pytest.raises(ValueError, match="not a babyaipp id"):
         Session("CartPole-v1")

@@ -130,7 +130,7 @@ def assert_one_line_error(code, err, *needles):
 
 def test_play_unknown_id_is_one_line(capsys):
     code, _, err = run_cli(capsys, "play", "BabyAIPP-Nope-Train-v0")
-    assert_one_line_error(code, err, "unknown env id", "BabyAIPP-Nope-Train-v0")
+    assert_one_line_error(code, err, "unknown family", "BabyAIPP-Nope-Train-v0")
 
 
 def test_play_missing_checkpoint_is_one_line(capsys, tmp_path):
