@@ -194,20 +194,43 @@ def _flag(name: str) -> str:
 
 
 def _check_env_id(name: str, env_id: str) -> None:
-    """Raise ValueError unless ``env_id`` is a registered gymnasium id."""
+    """Raise ValueError unless ``env_id`` is a babyaipp id, or another registered gymnasium id
+    whose observations are babyaipp's (a custom level, e.g. the tests' described choice)."""
     import gymnasium as gym
 
-    import babyaipp  # registers the babyaipp ids
+    import babyaipp  # noqa: F401  (registers the babyaipp ids)
+    from babyaipp.catalog import check_env_id
     from babyaipp.registration import ENTRY_POINT
 
-    del babyaipp
+    if env_id.split(":")[-1].startswith("BabyAIPP-"):
+        try:
+            check_env_id(env_id)
+        except ValueError as error:
+            # check_env_id's message starts with the id: name the flag in front of it.
+            raise ValueError(f"{_flag(name)}={error}; see `babyaipp list`") from None
     spec = gym.registry.get(env_id)
-    if spec is None or spec.entry_point != ENTRY_POINT:
-        what = "a registered env id" if spec is None else "a babyaipp env id"
+    if spec is None:
         raise ValueError(
-            f"{_flag(name)}={env_id!r} is not {what}; valid: the ids of `babyaipp list`, "
-            f"e.g. BabyAIPP-GoToRedBall-Train-v0"
+            f"{_flag(name)}={env_id!r} is not a registered env id; valid: the ids of "
+            "`babyaipp list`, e.g. BabyAIPP-GoToRedBall-Train-v0"
         )
+    if spec.entry_point == ENTRY_POINT:
+        return
+    env = gym.make(env_id)
+    try:
+        space = env.observation_space
+    finally:
+        env.close()
+    if not (isinstance(space, gym.spaces.Dict) and BABYAIPP_KEYS <= set(space.spaces)):
+        raise ValueError(
+            f"{_flag(name)}={env_id!r} is not a babyaipp env id and its observations are not "
+            f"babyaipp's (a Dict of {', '.join(sorted(BABYAIPP_KEYS))}); valid: the ids of "
+            "`babyaipp list`, e.g. BabyAIPP-GoToRedBall-Train-v0"
+        )
+
+
+BABYAIPP_KEYS = frozenset({"image", "direction", "mission", "description"})
+"""The observation keys the models read (before TokenizeText)."""
 
 
 PRESETS: dict[str, dict[str, Any]] = {
