@@ -40,13 +40,21 @@ class GridEncoder(nn.Module):
         )
 
     def forward(
-        self, image: torch.Tensor, direction: torch.Tensor, extra: torch.Tensor | None = None
+        self,
+        image: torch.Tensor,
+        direction: torch.Tensor,
+        extra: torch.Tensor | None = None,
+        hide_color: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Cell features; ``extra`` (N, H, W, dim), if given, is added to each cell's embedding."""
+        """Cell features; ``extra`` (N, H, W, dim), if given, is added to each cell's embedding;
+        where the bool mask ``hide_color`` (N, H, W) is true, the cell's colour is left out."""
         image = image.long()
+        color = self.color(image[..., 1])
+        if hide_color is not None:
+            color = color.masked_fill(hide_color.unsqueeze(-1), 0.0)
         x = (
             self.object(image[..., 0])
-            + self.color(image[..., 1])
+            + color
             + self.state(image[..., 2])
             + self.direction(direction.long())[:, None, None, :]
         )

@@ -18,6 +18,8 @@ name                    what the text does
 ``cross-attention``     ours: each cell attends over the description's words (keys from the
                         words, values from their sentences), so a cell finds the sentence that
                         names its colour wherever it is; then FiLM by the instruction
+``floor-reader``        cross-attention whose grid sees floor tiles only through what they read
+                        (no floor colour): no per-colour prior to memorise
 ======================  =====================================================================
 """
 
@@ -28,7 +30,7 @@ from typing import ClassVar
 
 import torch
 from gymnasium import spaces
-from minigrid.core.constants import COLOR_TO_IDX
+from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
 from torch import nn
 
 from babyaipp.agents.encoders import GridEncoder, TextEncoder, masked_mean
@@ -233,12 +235,34 @@ class CrossAttention(Fusion):
         return best.view(obs["image"].shape[:3])
 
 
+class FloorReader(CrossAttention):
+    """Cross-attention whose grid never sees a floor tile's colour, only what the tile reads.
+
+    The same text-keyed lookup as ``cross-attention`` (a tile's colour is its query), but in the
+    cell embedding the grid encoder convolves, a floor tile's colour embedding is left out: the
+    policy can know the tile only through the sentence the lookup returns. So it cannot learn
+    a per-colour prior such as "green is never a trap" (true in leaderboard-v2's Train split,
+    false in HeldOut) from the pixels; objects keep their colours (the mission names them).
+    """
+
+    def forward(self, obs: Obs) -> torch.Tensor:
+        weights, values, instruction = self._attend(obs)
+        text = (weights @ values).view(*obs["image"].shape[:3], self.dim)  # (N, H, W, D)
+        floor = obs["image"][..., 0].long() == FLOOR
+        x = self.grid(obs["image"], obs["direction"], extra=text, hide_color=floor)
+        x = self.film(x, instruction)
+        return self.flatten(x)
+
+
+FLOOR = OBJECT_TO_IDX["floor"]
+
 MODELS: dict[str, type[Fusion]] = {
     "image": ImageOnly,
     "concat": Concat,
     "film": FiLM,
     "attention": SlotAttention,
     "cross-attention": CrossAttention,
+    "floor-reader": FloorReader,
 }
 """Model name → fusion class. Add your own with :func:`register_model`."""
 

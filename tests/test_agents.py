@@ -325,7 +325,7 @@ def test_load_policy_matches_the_agent(batch, model, tmp_path):
     sampled, _ = policy.act(obs, state, starts, greedy=False)
     assert ((sampled >= 0) & (sampled < 7)).all()
 
-    if model in ("attention", "cross-attention"):
+    if model in ("attention", "cross-attention", "floor-reader"):
         attention = info["attention"]
         assert attention.shape == (N, 7, 7) and attention.dtype == np.int64
         has_sentence = (obs["description"] != 0).any(axis=2)
@@ -443,3 +443,18 @@ def test_text_encoder_encodes_each_distinct_row_once_and_exactly(width):
     assert len(rows) == 5 and torch.equal(rows[inverse], tokens)
     one_by_one = torch.cat([encoder(row[None]) for row in tokens])
     torch.testing.assert_close(encoder(tokens), one_by_one)
+
+
+def test_floor_reader_knows_floor_tiles_only_through_the_text(batch):
+    """With no description (every cell attends to nothing), floor-reader's features do not
+    change when the floor tiles are recoloured; cross-attention's do (it sees the colours)."""
+    obs, spaces = batch
+    floor = obs["image"][..., 0] == babyaipp.agents.fusion.FLOOR
+    assert floor.any(), "the batch should show some floor tiles"
+    silent = {**obs, "description": np.zeros_like(obs["description"])}
+    recoloured = {**silent, "image": obs["image"].copy()}
+    recoloured["image"][..., 1][floor] = (recoloured["image"][..., 1][floor] + 1) % 6
+    for model, invariant in (("floor-reader", True), ("cross-attention", False)):
+        agent = make_agent(spaces, model)
+        same = torch.allclose(features(agent, silent), features(agent, recoloured), atol=1e-6)
+        assert same == invariant, model
