@@ -458,3 +458,9 @@ def test_floor_reader_knows_floor_tiles_only_through_the_text(batch):
         agent = make_agent(spaces, model)
         same = torch.allclose(features(agent, silent), features(agent, recoloured), atol=1e-6)
         assert same == invariant, model
+
+
+def test_medium_preset_is_small_with_larger_updates():
+    cfg, _ = parse_config(["--preset", "medium"])
+    assert (cfg.num_envs, cfg.num_steps, cfg.learning_rate, cfg.dim) == (64, 64, 3e-4, 32)
+    assert cfg.num_envs * cfg.num_steps == 8 * PRESETS["small"]["num_envs"] * 32
