@@ -40,11 +40,6 @@ def one_line_error(capsys, *needles: str) -> str:
 # -- describe ----------------------------------------------------------------------------------
 
 
-def test_describe_negative_seed_is_one_line(capsys):
-    assert main(["describe", ENV_ID, "--seed", "-1"]) == 2
-    one_line_error(capsys, "--seed=-1", "non-negative")
-
-
 # -- train: validated before anything is created -----------------------------------------------
 
 
@@ -261,3 +256,35 @@ def test_eval_without_scipy_names_the_extra():
     ).stdout
     assert out.startswith("scipy |"), out
     assert "pip install 'babyaipp[eval]'" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["describe", "BabyAIPP-GoToLocal-Train-v0", "--seed", "-1"],
+        ["play", "BabyAIPP-GoToLocal-Train-v0", "--seed", "-1"],
+        ["bank", "check", "--seed", "-1"],
+        ["demos", "BabyAIPP-GoToLocal-Train-v0", "--seed", "-1", "--out", "x.npz"],
+        ["probe", "BabyAIPP-GoToLocal-Train-v0", "--seed", "-2"],
+    ],
+    ids=lambda argv: " ".join(argv[:2]),
+)
+def test_every_negative_seed_is_a_one_line_usage_error(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "argument --seed:" in err[-1] and "must be a non-negative integer" in err[-1], err
+
+
+def test_output_into_a_closed_pipe_is_not_an_error():
+    """`babyaipp list | true`: the reader is gone before the first write; no BrokenPipeError
+    traceback."""
+    done = subprocess.run(
+        f"{sys.executable} -m babyaipp list | true",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from babyaipp.commands import seed
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("list", help="table of every registered env id")
@@ -14,7 +16,7 @@ def add_parser(subparsers) -> None:
         "describe", help="instruction, description, map and picture of an episode"
     )
     p.add_argument("env_id", metavar="ID", help="e.g. BabyAIPP-GoToRedBall-Train-v0")
-    p.add_argument("--seed", type=int, default=0, help="reset seed of the episode (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="reset seed of the episode (default 0)")
     p.add_argument("--text", default="full", help="text mode: full, none, shuffled, random")
     p.set_defaults(func=run_describe)
 
@@ -71,8 +73,6 @@ def run_describe(args: argparse.Namespace) -> int:
     from babyaipp.ascii_art import ascii_grid, legend
     from babyaipp.catalog import check_env_id
 
-    if args.seed < 0:
-        raise ValueError(f"--seed={args.seed} must be a non-negative integer")
     check_env_id(args.env_id)  # names what is wrong: the form, family, version or split
     env = gym.make(args.env_id, text=args.text)
     obs, info = env.reset(seed=args.seed)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from babyaipp.commands import seed
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -15,7 +17,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("env_id", metavar="ID", help="e.g. BabyAIPP-GoToRedBall-Train-v0")
     p.add_argument("--episodes", type=int, required=True, help="number of episodes")
     p.add_argument("--out", required=True, help="output file, ending in .npz")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first episode (then +1…)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the first episode (then +1…)")
     p.add_argument("--blind", action="store_true", help="use the text-blind oracle")
     p.add_argument("--text", default="full", help="text mode: full, none, shuffled, random")
     p.set_defaults(func=run_demos)
@@ -34,7 +36,7 @@ def add_parser(subparsers) -> None:
         "(default: oracle)",
     )
     p.add_argument("--episodes", type=int, default=100, help="seeds per text mode")
-    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--seed", type=seed, default=0, help="first seed")
     p.add_argument(
         "--modes",
         default="full,shuffled,none",

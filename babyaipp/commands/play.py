@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from babyaipp.cli import CommandError
+from babyaipp.commands import seed
 
 BOT = "bot"
 
@@ -21,7 +22,7 @@ def add_parser(subparsers) -> None:
         "h shows every key, escape quits. With --agent: space pauses, . steps, +/- speed.",
     )
     p.add_argument("env_id", metavar="ID", help="e.g. BabyAIPP-GoToRedBall-Train-v0")
-    p.add_argument("--seed", type=int, default=0, help="first episode's seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="first episode's seed (default 0)")
     p.add_argument(
         "--agent",
         metavar="CHECKPOINT",

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from babyaipp.catalog import FAMILIES, get_family, parse_env_id
+from babyaipp.commands import seed
 from babyaipp.engine import DEFAULT_BANK_SIZE, backend_of, make_vector_env
 from babyaipp.engine.bank import bank_dir, bank_path, load_or_build
 from babyaipp.engine.reference import differential_run
@@ -46,7 +47,7 @@ def add_parser(subparsers) -> None:
     check.add_argument(
         "--steps", type=int, default=200, help="vector steps to compare (default 200)"
     )
-    check.add_argument("--seed", type=int, default=0, help="reset and action seed (default 0)")
+    check.add_argument("--seed", type=seed, default=0, help="reset and action seed (default 0)")
     check.add_argument("--size", type=int, default=None, help="layouts per trap set")
     check.add_argument("--dir", help="bank folder")
     check.set_defaults(func=run_check)
@@ -65,7 +66,7 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_BANK_SIZE,
         help=f"layouts per trap set (default {DEFAULT_BANK_SIZE})",
     )
-    parser.add_argument("--seed", type=int, default=0, help="bank seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="bank seed (default 0)")
     parser.add_argument(
         "--density", type=float, default=None, help="tile density (default: the family's)"
     )
