@@ -221,9 +221,14 @@ class CrossAttention(Fusion):
     def forward(self, obs: Obs) -> torch.Tensor:
         weights, values, instruction = self._attend(obs)
         text = (weights @ values).view(*obs["image"].shape[:3], self.dim)  # (N, H, W, D)
-        x = self.grid(obs["image"], obs["direction"], extra=text)
+        hidden = self.hidden_colors(obs)
+        x = self.grid(obs["image"], obs["direction"], extra=text, hide_color=hidden)
         x = self.film(x, instruction)
         return self.flatten(x)
+
+    def hidden_colors(self, obs: Obs) -> torch.Tensor | None:
+        """Cells whose colour the grid encoder leaves out (N, H, W), or None: none."""
+        return None
 
     def attention(self, obs: Obs) -> torch.Tensor:
         weights, _, _ = self._attend(obs)
@@ -245,13 +250,8 @@ class FloorReader(CrossAttention):
     false in HeldOut) from the pixels; objects keep their colours (the mission names them).
     """
 
-    def forward(self, obs: Obs) -> torch.Tensor:
-        weights, values, instruction = self._attend(obs)
-        text = (weights @ values).view(*obs["image"].shape[:3], self.dim)  # (N, H, W, D)
-        floor = obs["image"][..., 0].long() == FLOOR
-        x = self.grid(obs["image"], obs["direction"], extra=text, hide_color=floor)
-        x = self.film(x, instruction)
-        return self.flatten(x)
+    def hidden_colors(self, obs: Obs) -> torch.Tensor:
+        return obs["image"][..., 0].long() == FLOOR
 
 
 FLOOR = OBJECT_TO_IDX["floor"]

@@ -54,11 +54,9 @@ def _check_env_id(env_id: str) -> None:
     check_env_id(env_id)  # names what is wrong: the form, family, version or split
 
 
-def _check_counts(episodes: int, seed: int) -> None:
+def _check_episodes(episodes: int) -> None:
     if episodes < 1:
         raise ValueError(f"--episodes {episodes} must be at least 1")
-    if seed < 0:
-        raise ValueError(f"--seed {seed} must be >= 0")
 
 
 def run_demos(args: argparse.Namespace) -> int:
@@ -68,7 +66,7 @@ def run_demos(args: argparse.Namespace) -> int:
     from babyaipp.text import TEXT_MODES
 
     _check_env_id(args.env_id)
-    _check_counts(args.episodes, args.seed)
+    _check_episodes(args.episodes)
     if args.text not in TEXT_MODES:
         raise ValueError(f"unknown --text {args.text!r}; valid: {list(TEXT_MODES)}")
     out = Path(args.out)
@@ -99,7 +97,7 @@ def run_probe(args: argparse.Namespace) -> int:
     from babyaipp.oracle.probe import format_probe, load_probe_policy, probe
 
     _check_env_id(args.env_id)
-    _check_counts(args.episodes, args.seed)
+    _check_episodes(args.episodes)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if args.json and not Path(args.json).parent.is_dir():
         raise FileNotFoundError(f"directory {str(Path(args.json).parent)!r} does not exist")

@@ -355,8 +355,11 @@ def render_plot(entries: list[Entry], path: str | Path) -> Path:
     ax.plot([0, 1], [0, 1], color="0.7", linestyle="--", linewidth=1, label="no gap")
     colors = dict(zip(CATEGORIES, ("tab:blue", "tab:orange", "tab:green"), strict=True))
     shown = set()
+    points, names = [], []
     for entry, held in ranked(entries):
         train = entry.summary("Train")
+        points.append((train["iqm"], held["iqm"]))
+        names.append(entry.name)
         xerr = [[train["iqm"] - train["iqm_ci"][0]], [train["iqm_ci"][1] - train["iqm"]]]
         yerr = [[held["iqm"] - held["iqm_ci"][0]], [held["iqm_ci"][1] - held["iqm"]]]
         label = None if entry.category in shown else entry.category
@@ -371,8 +374,6 @@ def render_plot(entries: list[Entry], path: str | Path) -> Path:
             color=colors[entry.category],
             label=label,
         )
-    points = [(e.summary("Train")["iqm"], held["iqm"]) for e, held in ranked(entries)]
-    names = [e.name for e, _ in ranked(entries)]
     for name, point, (dx, dy, align) in zip(
         names, points, label_offsets(points, names), strict=True
     ):
