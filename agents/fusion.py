@@ -20,6 +20,9 @@ name                    what the text does
                         names its colour wherever it is; then FiLM by the instruction
 ``floor-reader``        cross-attention whose grid sees floor tiles only through what they read
                         (no floor colour): no per-colour prior to memorise
+``predicate-reader``    floor-reader whose sentence values leave the colour word out: the colour
+                        word finds the sentence, the rest of it ("floors are trap") is what a
+                        tile reads, so a held-out colour–property pair reads like a seen one
 ======================  =====================================================================
 """
 
@@ -34,7 +37,7 @@ from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
 from torch import nn
 
 from babyaipp.agents.encoders import GridEncoder, TextEncoder, masked_mean
-from babyaipp.vocab import PAD, WORD_TO_ID
+from babyaipp.vocab import PAD, UNK, WORD_TO_ID
 
 Obs = dict[str, torch.Tensor]
 
@@ -221,6 +224,9 @@ class CrossAttention(Fusion):
     def forward(self, obs: Obs) -> torch.Tensor:
         weights, values, instruction = self._attend(obs)
         text = (weights @ values).view(*obs["image"].shape[:3], self.dim)  # (N, H, W, D)
+        readers = self.reading_cells(obs)
+        if readers is not None:
+            text = text * readers.unsqueeze(-1).to(text.dtype)
         hidden = self.hidden_colors(obs)
         x = self.grid(obs["image"], obs["direction"], extra=text, hide_color=hidden)
         x = self.film(x, instruction)
@@ -230,6 +236,10 @@ class CrossAttention(Fusion):
         """Cells whose colour the grid encoder leaves out (N, H, W), or None: none."""
         return None
 
+    def reading_cells(self, obs: Obs) -> torch.Tensor | None:
+        """Cells that get what they read (bool, N, H, W); the others get nothing. None: all."""
+        return None
+
     def attention(self, obs: Obs) -> torch.Tensor:
         weights, _, _ = self._attend(obs)
         n, cells, _ = weights.shape
@@ -237,7 +247,9 @@ class CrossAttention(Fusion):
         per_sentence = weights[..., :-1].reshape(n, cells, sentences, -1).sum(dim=3)
         best = torch.cat([per_sentence, weights[..., -1:]], dim=2).argmax(dim=2)
         best = torch.where(best == sentences, torch.full_like(best, -1), best)
-        return best.view(obs["image"].shape[:3])
+        best = best.view(obs["image"].shape[:3])
+        readers = self.reading_cells(obs)
+        return best if readers is None else best.masked_fill(~readers, -1)
 
 
 class FloorReader(CrossAttention):
@@ -254,6 +266,43 @@ class FloorReader(CrossAttention):
         return obs["image"][..., 0].long() == FLOOR
 
 
+class PredicateReader(FloorReader):
+    """floor-reader in which only floor tiles read, and what they read leaves the colour out.
+
+    The lookup is unchanged: a tile's colour is its query and the colour word of a sentence is
+    the key that matches it. Two things differ:
+
+    - The value a matched sentence gives is the encoding of the sentence with every colour
+      word replaced by ``<unk>``: "blue floors are trap" and "green floors are trap" both give
+      the vector of "<unk> floors are trap". So *which* tile is a trap comes only from the
+      binding (the keys), and *what* a trap is from the predicate, which Train shows with
+      other colours.
+    - Only floor tiles get what they read (the description is about floors). In floor-reader
+      every cell reads: the red ball's query (its colour embedding) settles on one colour word,
+      so the goal itself reads that colour's property, and on leaderboard-v2's HeldOut split,
+      where that colour is the trap, the goal "looks like" a trap (docs/results.md, attempt 4).
+
+    A held-out pair such as green–trap then reaches the policy as exactly the input a seen
+    pair gives; only the binding of the word "green" to green tiles has to carry over, and
+    Train binds "green" to other properties. This is the compositional prior the held-out
+    split tests, built in rather than hoped for; the text is still the only way to know which
+    tile is which (shuffled text misleads it, docs/results.md).
+    """
+
+    def __init__(self, observation_space: spaces.Dict, dim: int = 128):
+        super().__init__(observation_space, dim)
+        color_words = [WORD_TO_ID[name] for name in COLOR_TO_IDX if name in WORD_TO_ID]
+        self.register_buffer("color_words", torch.tensor(color_words), persistent=False)
+
+    def encode_text(self, obs: Obs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        description = obs["description"].long()
+        predicates = description.masked_fill(torch.isin(description, self.color_words), UNK)
+        return super().encode_text({**obs, "description": predicates})
+
+    def reading_cells(self, obs: Obs) -> torch.Tensor:
+        return obs["image"][..., 0].long() == FLOOR
+
+
 FLOOR = OBJECT_TO_IDX["floor"]
 
 MODELS: dict[str, type[Fusion]] = {
@@ -263,6 +312,7 @@ MODELS: dict[str, type[Fusion]] = {
     "attention": SlotAttention,
     "cross-attention": CrossAttention,
     "floor-reader": FloorReader,
+    "predicate-reader": PredicateReader,
 }
 """Model name → fusion class. Add your own with :func:`register_model`."""
 
