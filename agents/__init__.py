@@ -1,7 +1,7 @@
 """babyaipp.agents: text-conditioned policies and the recurrent PPO trainer.
 
 - :data:`MODELS` / :func:`register_model`: the fusion models by name (``image``, ``concat``,
-  ``film``, ``attention``, ``cross-attention``, ``floor-reader``, ``predicate-reader``).
+  ``film``, ``attention``, ``cross-attention``, ``floor-reader``, ``tile-reader``).
 - :class:`ActorCritic`: a fusion model + LSTM memory + policy and value heads.
 - :class:`TrainConfig`, :func:`train`: the trainer (``python -m babyaipp.agents.train``).
 - :func:`compute_gae`, :func:`ppo_loss`: PPO's maths as pure functions.

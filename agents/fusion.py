@@ -20,9 +20,8 @@ name                    what the text does
                         names its colour wherever it is; then FiLM by the instruction
 ``floor-reader``        cross-attention whose grid sees floor tiles only through what they read
                         (no floor colour): no per-colour prior to memorise
-``predicate-reader``    floor-reader whose sentence values leave the colour word out: the colour
-                        word finds the sentence, the rest of it ("floors are trap") is what a
-                        tile reads, so a held-out colour–property pair reads like a seen one
+``tile-reader``         floor-reader in which only floor tiles read (the others get nothing from
+                        the text): a held-out pair changes only the tiles it is about
 ======================  =====================================================================
 """
 
@@ -37,7 +36,7 @@ from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
 from torch import nn
 
 from babyaipp.agents.encoders import GridEncoder, TextEncoder, masked_mean
-from babyaipp.vocab import PAD, UNK, WORD_TO_ID
+from babyaipp.vocab import PAD, WORD_TO_ID
 
 Obs = dict[str, torch.Tensor]
 
@@ -266,38 +265,17 @@ class FloorReader(CrossAttention):
         return obs["image"][..., 0].long() == FLOOR
 
 
-class PredicateReader(FloorReader):
-    """floor-reader in which only floor tiles read, and what they read leaves the colour out.
+class TileReader(FloorReader):
+    """floor-reader in which only floor tiles read: every other cell gets nothing from the text.
 
-    The lookup is unchanged: a tile's colour is its query and the colour word of a sentence is
-    the key that matches it. Two things differ:
-
-    - The value a matched sentence gives is the encoding of the sentence with every colour
-      word replaced by ``<unk>``: "blue floors are trap" and "green floors are trap" both give
-      the vector of "<unk> floors are trap". So *which* tile is a trap comes only from the
-      binding (the keys), and *what* a trap is from the predicate, which Train shows with
-      other colours.
-    - Only floor tiles get what they read (the description is about floors). In floor-reader
-      every cell reads: the red ball's query (its colour embedding) settles on one colour word,
-      so the goal itself reads that colour's property, and on leaderboard-v2's HeldOut split,
-      where that colour is the trap, the goal "looks like" a trap (docs/results.md, attempt 4).
-
-    A held-out pair such as green–trap then reaches the policy as exactly the input a seen
-    pair gives; only the binding of the word "green" to green tiles has to carry over, and
-    Train binds "green" to other properties. This is the compositional prior the held-out
-    split tests, built in rather than hoped for; the text is still the only way to know which
-    tile is which (shuffled text misleads it, docs/results.md).
+    The description is about floors, but in cross-attention and floor-reader every cell reads:
+    each cell's query (its object and colour embeddings) settles on some word. Trained on
+    leaderboard-v2's GoToRedBall-v1, the red ball's query settles on the word "green": in Train
+    the goal then reads "fliplr" or "slippery", in HeldOut (green is the trap there) it reads
+    "trap", and the policy no longer goes to it (docs/results.md, attempt 4). So what a cell
+    reads is kept only for floor tiles; walls, objects and empty cells read nothing, and the
+    held-out pair changes nothing but the tiles it is about.
     """
-
-    def __init__(self, observation_space: spaces.Dict, dim: int = 128):
-        super().__init__(observation_space, dim)
-        color_words = [WORD_TO_ID[name] for name in COLOR_TO_IDX if name in WORD_TO_ID]
-        self.register_buffer("color_words", torch.tensor(color_words), persistent=False)
-
-    def encode_text(self, obs: Obs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        description = obs["description"].long()
-        predicates = description.masked_fill(torch.isin(description, self.color_words), UNK)
-        return super().encode_text({**obs, "description": predicates})
 
     def reading_cells(self, obs: Obs) -> torch.Tensor:
         return obs["image"][..., 0].long() == FLOOR
@@ -312,7 +290,7 @@ MODELS: dict[str, type[Fusion]] = {
     "attention": SlotAttention,
     "cross-attention": CrossAttention,
     "floor-reader": FloorReader,
-    "predicate-reader": PredicateReader,
+    "tile-reader": TileReader,
 }
 """Model name → fusion class. Add your own with :func:`register_model`."""
 

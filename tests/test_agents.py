@@ -461,39 +461,16 @@ def test_floor_reader_knows_floor_tiles_only_through_the_text(batch):
         assert same == invariant, model
 
 
-def test_predicate_reader_reads_the_same_predicate_whatever_the_colour_word(batch):
-    """predicate-reader's sentence values leave the colour word out, so recolouring every
-    sentence's colour word changes what each cell attends to, not what a sentence means;
-    floor-reader's sentence vectors change with the colour word."""
-    from babyaipp.vocab import WORD_TO_ID
-
-    obs, spaces = batch
-    colors = [WORD_TO_ID[c] for c in ("red", "green", "blue", "purple", "yellow", "grey")]
-    description = obs["description"]
-    is_color = np.isin(description, colors)
-    assert is_color.any(), "the batch should describe some colours"
-    recoloured = description.copy()
-    recoloured[is_color] = colors[0]
-    for model, invariant in (("predicate-reader", True), ("floor-reader", False)):
-        agent = make_agent(spaces, model)
-        with torch.no_grad():
-            values = [
-                agent.fusion.encode_text(obs_to_tensors({**obs, "description": d}, "cpu"))[1]
-                for d in (description, recoloured)
-            ]
-        assert torch.allclose(*values, atol=1e-6) == invariant, model
-
-
-def test_predicate_reader_reads_only_on_floor_tiles(batch):
-    """Where no floor tile is in view, predicate-reader's features do not depend on the
-    description at all (the goal cannot read a colour's property); floor-reader's do."""
+def test_tile_reader_reads_only_on_floor_tiles(batch):
+    """Where no floor tile is in view, tile-reader's features do not depend on the description
+    at all (the goal cannot read a colour's property); floor-reader's do."""
     obs, spaces = batch
     image = obs["image"].copy()
     floor = image[..., 0] == babyaipp.agents.fusion.FLOOR
     image[floor] = (babyaipp.agents.fusion.OBJECT_TO_IDX["empty"], 0, 0)
     described = {**obs, "image": image}
     silent = {**described, "description": np.zeros_like(obs["description"])}
-    for model, invariant in (("predicate-reader", True), ("floor-reader", False)):
+    for model, invariant in (("tile-reader", True), ("floor-reader", False)):
         agent = make_agent(spaces, model)
         same = torch.allclose(features(agent, described), features(agent, silent), atol=1e-6)
         assert same == invariant, model
