@@ -19,6 +19,39 @@ NUM_COLORS = len(COLOR_TO_IDX)
 NUM_STATES = len(STATE_TO_IDX)
 
 
+class _IndexAddLookup(torch.autograd.Function):
+    """Rows of ``weight`` at ``indices``; the backward sums the gradients with ``index_add_``."""
+
+    @staticmethod
+    def forward(ctx, weight: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(indices)
+        ctx.rows = weight.shape[0]
+        return weight.index_select(0, indices.reshape(-1)).view(*indices.shape, weight.shape[1])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (indices,) = ctx.saved_tensors
+        flat = grad.reshape(-1, grad.shape[-1])
+        weight_grad = flat.new_zeros(ctx.rows, flat.shape[1])
+        return weight_grad.index_add_(0, indices.reshape(-1), flat), None
+
+
+class TableEmbedding(nn.Embedding):
+    """``nn.Embedding`` for the grid's small tables (a few rows, ~50 lookups per observation).
+
+    The same parameters and the same forward values (a row lookup), but on CPU with autograd
+    its backward sums the gradients with ``index_add_``, about 6x faster there than torch's
+    dense embedding backward for such shapes, which took 15% of a PPO update's time.
+    """
+
+    def forward(self, indices: torch.Tensor) -> torch.Tensor:
+        if self.padding_idx is not None or indices.device.type != "cpu":
+            return super().forward(indices)
+        if not (torch.is_grad_enabled() and self.weight.requires_grad):
+            return super().forward(indices)
+        return _IndexAddLookup.apply(self.weight, indices.long())
+
+
 class GridEncoder(nn.Module):
     """Minigrid view → per-cell features ``(N, dim, H, W)``.
 
@@ -30,10 +63,10 @@ class GridEncoder(nn.Module):
 
     def __init__(self, dim: int, blocks: int = 1):
         super().__init__()
-        self.object = nn.Embedding(NUM_OBJECTS, dim)
-        self.color = nn.Embedding(NUM_COLORS, dim)
-        self.state = nn.Embedding(NUM_STATES, dim)
-        self.direction = nn.Embedding(4, dim)
+        self.object = TableEmbedding(NUM_OBJECTS, dim)
+        self.color = TableEmbedding(NUM_COLORS, dim)
+        self.state = TableEmbedding(NUM_STATES, dim)
+        self.direction = TableEmbedding(4, dim)
         self.norm = nn.LayerNorm(dim)
         self.blocks = nn.ModuleList(
             nn.Sequential(nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU()) for _ in range(blocks)

@@ -9,7 +9,8 @@ rollout length, epochs and minibatch size, and the same vector-env kind (gymnasi
 SB3's PPO has no memory, so ours runs twice: with its LSTM (the default agent) and without (the
 same network as SB3's). Rounds alternate the trainers so that a busy machine slows all alike;
 the script prints each round's frames/s and the median ratios. Wall-clock includes building
-the envs and the model. torch uses one thread in both (see TrainConfig.torch_threads).
+the envs and the model. torch uses ``--torch-threads`` threads in both (default 1, see
+TrainConfig.torch_threads).
 ``--env-backend batched`` runs ours on the batched engine instead (same episodes' rules, tested
 identical to the reference envs; SB3 keeps its SubprocVecEnv of reference envs), which is what
 a babyaipp user would run: ``python benchmarks/train_speed.py --num-envs 8 --env-backend batched``.
@@ -43,6 +44,7 @@ def ours(args, memory: bool, run_dir: str) -> float:
         num_minibatches=args.minibatches,
         vector_mode=args.vector_mode,
         env_backend=args.env_backend,
+        torch_threads=args.torch_threads,
         eval_env_id="none",
         checkpoint_interval=10**9,  # one checkpoint at the end, as SB3 saves none: ~ms
         progress=False,
@@ -97,8 +99,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--vector-mode", choices=("async", "sync"), default="async")
     parser.add_argument("--env-backend", choices=("reference", "batched"), default="reference")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--torch-threads", type=int, default=1, help="torch threads, both trainers")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.torch_threads)
     if args.env_backend == "batched":  # build the layout bank before any timing
         gym.make_vec(args.env_id, 1, vectorization_mode="vector_entry_point").close()
 
@@ -116,6 +119,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(
         f"{args.env_id}, {args.model} dim {args.dim}, {args.num_envs} envs "
         f"(ours: {args.env_backend}, {args.vector_mode}; SB3: {args.vector_mode}), "
+        f"{args.torch_threads} torch thread(s), "
         f"{args.frames} frames per run, median of {args.rounds} rounds:"
     )
     for name in ("ours (LSTM)", "ours (no memory)"):

@@ -479,6 +479,24 @@ def test_tile_reader_reads_only_on_floor_tiles(batch):
             assert ((attention == -1) | floor).all()
 
 
+def test_table_embedding_is_nn_embedding_with_a_faster_backward():
+    """Same values as nn.Embedding (bitwise: evaluation replays stay identical), same gradient."""
+    from babyaipp.agents.encoders import TableEmbedding
+
+    torch.manual_seed(0)
+    fast, reference = TableEmbedding(11, 8), torch.nn.Embedding(11, 8)
+    reference.load_state_dict(fast.state_dict())
+    indices = torch.randint(0, 11, (64, 7, 7))
+    upstream = torch.randn(64, 7, 7, 8)
+    out_fast, out_reference = fast(indices), reference(indices)
+    assert torch.equal(out_fast, out_reference)
+    (out_fast * upstream).sum().backward()
+    (out_reference * upstream).sum().backward()
+    torch.testing.assert_close(fast.weight.grad, reference.weight.grad)
+    with torch.no_grad():
+        assert torch.equal(fast(indices), out_reference)
+
+
 def test_medium_preset_is_small_with_larger_updates():
     cfg, _ = parse_config(["--preset", "medium"])
     assert (cfg.num_envs, cfg.num_steps, cfg.learning_rate, cfg.dim) == (64, 64, 3e-4, 32)
