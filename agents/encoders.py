@@ -45,9 +45,8 @@ class TableEmbedding(nn.Embedding):
     """
 
     def forward(self, indices: torch.Tensor) -> torch.Tensor:
-        if self.padding_idx is not None or indices.device.type != "cpu":
-            return super().forward(indices)
-        if not (torch.is_grad_enabled() and self.weight.requires_grad):
+        plain = self.padding_idx is not None or indices.device.type != "cpu"
+        if plain or not (torch.is_grad_enabled() and self.weight.requires_grad):
             return super().forward(indices)
         return _IndexAddLookup.apply(self.weight, indices.long())
 

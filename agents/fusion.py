@@ -262,7 +262,7 @@ class FloorReader(CrossAttention):
     """
 
     def hidden_colors(self, obs: Obs) -> torch.Tensor:
-        return obs["image"][..., 0].long() == FLOOR
+        return floor_cells(obs)
 
 
 class TileReader(FloorReader):
@@ -278,7 +278,12 @@ class TileReader(FloorReader):
     """
 
     def reading_cells(self, obs: Obs) -> torch.Tensor:
-        return obs["image"][..., 0].long() == FLOOR
+        return floor_cells(obs)
+
+
+def floor_cells(obs: Obs) -> torch.Tensor:
+    """Where the view shows a floor tile (bool, N, H, W)."""
+    return obs["image"][..., 0].long() == FLOOR
 
 
 FLOOR = OBJECT_TO_IDX["floor"]
