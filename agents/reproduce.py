@@ -275,7 +275,8 @@ class Reproduction:
             num_envs=self.eval_num_envs,
             greedy=True,
             vectorization=self.vectorization,
-            progress=self.progress,
+            # a bar redrawn with \r is for a terminal; in a log file it is one endless line
+            progress=self.progress and sys.stderr.isatty(),
         )
         write_results(results, results_path)
         metadata = self._write_metadata(model)

@@ -15,3 +15,24 @@ def seed(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} must be a non-negative integer")
     return value
+
+
+def add_vectorization_argument(
+    parser: argparse.ArgumentParser, default: str, what: str = ""
+) -> None:
+    """``--vectorization {sync,async}`` of every command that evaluates: how its vector env runs
+    (the episodes are the same either way). ``what`` prefixes the help (e.g. "evaluation: ")."""
+    modes = {
+        "async": "one worker process per sub-env",
+        "sync": "every sub-env in this process",
+    }
+    choices = (default, *(mode for mode in modes if mode != default))
+    described = "; ".join(
+        f"{mode}{' (default)' if mode == default else ''}: {modes[mode]}" for mode in choices
+    )
+    parser.add_argument(
+        "--vectorization",
+        default=default,
+        choices=choices,
+        help=f"{what}{described} (same episodes either way)",
+    )

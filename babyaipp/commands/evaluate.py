@@ -6,6 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
+from babyaipp.commands import add_vectorization_argument
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -27,13 +29,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--num-envs", type=int, default=8, help="sub-envs per vector env (default 8)")
     p.add_argument("--sampled", action="store_true", help="sample actions instead of greedy play")
-    p.add_argument(
-        "--vectorization",
-        default="async",
-        choices=("async", "sync"),
-        help="async (default): one worker process per sub-env; sync: every sub-env in this "
-        "process (same episodes either way)",
-    )
+    add_vectorization_argument(p, "async")
     p.add_argument("--episodes", type=int, help="quick look: fewer episodes per env (new suite)")
     p.add_argument("--families", help="quick look: comma-separated families (new suite)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

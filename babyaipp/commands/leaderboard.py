@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from babyaipp.commands import add_vectorization_argument
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("leaderboard", help="add, render, verify and compare entries")
@@ -31,13 +33,7 @@ def add_parser(subparsers) -> None:
     q = sub.add_parser("verify", help="re-play an entry's runs; fail if any number differs")
     q.add_argument("entries", nargs="*", metavar="ENTRY", help="entry names (default: all)")
     q.add_argument("--quick", action="store_true", help="only check files, do not re-play")
-    q.add_argument(
-        "--vectorization",
-        default="async",
-        choices=("async", "sync"),
-        help="async (default): one worker process per sub-env; sync: every sub-env in this "
-        "process (same episodes either way)",
-    )
+    add_vectorization_argument(q, "async")
     q.add_argument("--no-progress", action="store_true", help="no progress bar")
     q.add_argument(
         "--trust-remote-code",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from babyaipp.commands import add_vectorization_argument
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -48,13 +50,7 @@ def add_parser(subparsers) -> None:
     )
     common(q)
     q.add_argument("--episodes", type=int, default=5, help="episodes per sub-env block")
-    q.add_argument(
-        "--vectorization",
-        default="sync",
-        choices=("sync", "async"),
-        help="sync (default): every sub-env in this process; async: one worker process per "
-        "sub-env (same episodes either way)",
-    )
+    add_vectorization_argument(q, "sync")
     q.set_defaults(func=run_spot_check)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from babyaipp.commands import add_vectorization_argument
+
 DEFAULT_MODELS = ("image", "concat", "film", "attention", "cross-attention")
 
 
@@ -50,13 +52,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--env-backend", default="batched", help="trainer env backend (default batched)")
     p.add_argument("--eval-num-envs", type=int, default=16, help="evaluation sub-envs")
-    p.add_argument(
-        "--vectorization",
-        default="sync",
-        choices=("sync", "async"),
-        help="evaluation: sync (default) steps every sub-env in this process; async, one "
-        "worker process per sub-env (same episodes either way)",
-    )
+    add_vectorization_argument(p, "sync", "evaluation: ")
     p.add_argument(
         "--git-commit",
         action="store_true",
