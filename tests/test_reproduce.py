@@ -29,13 +29,16 @@ from babyaipp.eval.leaderboard import verify_entry  # noqa: E402
 from babyaipp.eval.policies import RandomPolicy, policy_from_spec  # noqa: E402
 from babyaipp.eval.report import (  # noqa: E402
     aligned,
+    entry_logs,
     learning_curves,
     mean_ci,
     pooled_probe,
     probe_entries,
     probe_table,
     results_table,
+    seed_counts,
     spot_check,
+    suite_families,
 )
 from babyaipp.eval.results import make_results, write_results  # noqa: E402
 
@@ -334,6 +337,24 @@ def test_learning_curves_from_synthetic_logs(tmp_path):
     path = learning_curves(entries, tmp_path / "curves.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert cli.main(["report", "curves", *map(str, entries), "--out", str(path)]) == 0
+
+
+def test_curve_panels_follow_the_suite_and_count_each_entrys_seeds(tmp_path):
+    # the suite's order is not alphabetical; entry b has a third seed in one family only
+    suite = make_suite("s", ["GoToRedBall", "GoToLocal"], ["Train", "HeldOut", "Test"], episodes=2)
+    split = {"Train": 1.0, "HeldOut": 0.5, "Test": 0.5}
+    a = fake_entry(tmp_path, "a", suite, {0: split, 1: split})
+    b = fake_entry(tmp_path, "b", suite, {0: split, 1: split})
+    write_log(b / "seed2" / "GoToLocal.csv", [100], [0.1], [""])
+    assert suite_families([a, b]) == list(suite.families) == ["GoToRedBall", "GoToLocal"]
+    logs = {"a": entry_logs(a), "b": entry_logs(b)}
+    assert seed_counts(logs, "GoToRedBall") == "2 seeds"
+    assert seed_counts(logs, "GoToLocal") == "seeds 2, 3"
+    # logs without results files (a run still training): the order they were found in
+    (b / "seed2" / "Extra.csv").write_bytes((b / "seed2" / "GoToLocal.csv").read_bytes())
+    for results in b.glob("*.json"):
+        results.unlink()
+    assert suite_families([b]) == ["GoToLocal", "GoToRedBall", "Extra"]
 
 
 def test_aligned_and_mean_ci():

@@ -115,15 +115,39 @@ def aligned(logs: Sequence[dict[str, np.ndarray]], column: str) -> tuple[np.ndar
 # -- learning curves -------------------------------------------------------------------------
 
 
-def learning_curves(entries: Sequence[str | Path], path: str | Path, *, columns: int = 3) -> Path:
-    """Write a PNG of success vs frames (see the module doc) for ``entries``; return it."""
+def suite_families(entries: Sequence[str | Path]) -> list[str]:
+    """The families of the entries' logs, in their suite's order (from a results file) where
+    one is known, then any others in the order first seen."""
+    from babyaipp.eval.results import load_results
+
+    order: list[str] = []
+    for entry in entries:
+        files = sorted(p for p in Path(entry).glob("*.json") if p.name != "metadata.json")
+        if files:
+            order = list(load_results(files[0])["suite"]["families"])
+            break
+    logged = [f for e in entries for f in entry_logs(e)]
+    return list(dict.fromkeys([f for f in order if f in logged] + logged))
+
+
+def learning_curves(
+    entries: Sequence[str | Path], path: str | Path, *, columns: int | None = None
+) -> Path:
+    """Write a PNG of success vs frames (see the module doc) for ``entries``; return it.
+
+    One panel per family in the suite's order (``columns`` wide; default: up to 3 in a row,
+    a square-ish grid beyond); each panel's title says how many seeds the entries have there
+    (an entry still training may have fewer seeds in some families).
+    """
     from matplotlib.figure import Figure
 
     logs = {Path(e).name: entry_logs(e) for e in entries}
-    families = list(dict.fromkeys(f for by_family in logs.values() for f in by_family))
+    families = suite_families(entries)
+    if columns is None:
+        columns = len(families) if len(families) <= 3 else math.ceil(math.sqrt(len(families)))
     columns = max(1, min(columns, len(families)))
     rows = math.ceil(len(families) / columns)
-    size = (max(6.4, 4.2 * columns), 3.3 * rows + 0.9)
+    size = (max(6.4, 4.6 * columns), 3.4 * rows + 1.0)
     fig = Figure(figsize=size, dpi=100, layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
     colours = {name: f"C{i % 10}" for i, name in enumerate(logs)}
@@ -139,8 +163,7 @@ def learning_curves(entries: Sequence[str | Path], path: str | Path, *, columns:
                 mean, low, high = mean_ci(values)
                 ax.plot(frames, mean, style, color=colours[name], label=f"{name} {label}")
                 ax.fill_between(frames, low, high, color=colours[name], alpha=0.15, linewidth=0)
-        seeds = sorted({s for by_family in logs.values() for s in by_family.get(family, {})})
-        ax.set_title(f"{family} ({len(seeds)} seeds)", fontsize=10)
+        ax.set_title(f"{family} ({seed_counts(logs, family)})", fontsize=10)
         ax.set_xlabel("frames")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
@@ -149,7 +172,7 @@ def learning_curves(entries: Sequence[str | Path], path: str | Path, *, columns:
     for ax in list(axes.flat)[len(families) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2 * columns, fontsize=8)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(2 * columns, 6), fontsize=8)
     fig.suptitle(
         "Success vs frames; solid: HeldOut (greedy evaluation), dashed: Train (last 100\n"
         "training episodes); mean over seeds, shaded: 95% t-interval",
@@ -160,6 +183,15 @@ def learning_curves(entries: Sequence[str | Path], path: str | Path, *, columns:
     path = Path(path)
     atomic_write_bytes(path, buffer.getvalue())
     return path
+
+
+def seed_counts(logs: dict[str, dict[str, dict[int, Any]]], family: str) -> str:
+    """``"3 seeds"`` when every entry has the same number of seeds in ``family``, else the
+    counts in the legend's (entry) order: ``"seeds 3, 3, 2"``."""
+    counts = [len(by_family.get(family, {})) for by_family in logs.values()]
+    if len(set(counts)) == 1:
+        return f"{counts[0]} seeds"
+    return "seeds " + ", ".join(map(str, counts))
 
 
 # -- the results table -----------------------------------------------------------------------
