@@ -11,7 +11,7 @@ import babyaipp
 from babyaipp.cli import main
 from babyaipp.oracle import demos
 from babyaipp.oracle.policy import OraclePolicy, from_spec
-from babyaipp.oracle.probe import load_probe_policy, probe
+from babyaipp.oracle.probe import load_probe_policy, play, probe
 from babyaipp.policy import Policy
 
 TEXT_MODES = ("full", "none", "shuffled", "random")
@@ -202,6 +202,20 @@ def test_probe_oracle_loses_success_with_a_lying_text_and_the_blind_twin_does_no
     rates = {m: blind["modes"][m]["success_rate"] for m in ("full", "shuffled", "none")}
     assert len(set(rates.values())) == 1  # it never reads, so the text changes nothing
     assert blind["modes"]["shuffled"]["success_drop_ci"] == (0.0, 0.0)
+
+
+def test_probe_plays_the_same_episodes_one_at_a_time_or_batched():
+    # a greedy policy's episode depends only on its seed, so sub-envs change nothing; and
+    # floor_properties, batched key by key in the vector env's info, comes back per episode
+    env_id, seeds = "BabyAIPP-GoToRedBallHard-Test-v0", list(range(7))
+    one = play(OraclePolicy(), env_id, seeds, "shuffled")
+    batched = play(OraclePolicy(), env_id, seeds, "shuffled", num_envs=3)
+    assert batched == one and [e["seed"] for e in one] == seeds
+    env = gym.make(env_id, text="shuffled")
+    for episode in one:
+        _, info = env.reset(seed=episode["seed"])
+        assert episode["floor_properties"] == info["floor_properties"]
+    assert {e["failure"] for e in one} <= {None, "trap", "timeout"}
 
 
 def test_probe_rejects_bad_modes():

@@ -309,9 +309,9 @@ def probe_entries(
             route = getattr(policy, "for_family", None)
             for family in chosen:
                 env_id = babyaipp.get_family(family).env_id(split)
-                if route is not None:  # its agents play greedily: one instance serves all modes
-                    member = route(family)
-                    result = probe(lambda member=member: member, env_id, seeds)
+                if route is not None:  # its agents play greedily: one instance serves all
+                    member = route(family)  # modes, and any number of sub-envs at once
+                    result = probe(lambda member=member: member, env_id, seeds, num_envs=16)
                 else:  # a fresh policy per mode, so a seeded one draws the same numbers
                     fresh = functools.partial(policy_from_spec, spec, base_dir=entry)
                     result = probe(fresh, env_id, seeds)

@@ -38,13 +38,17 @@ class _EpisodeInfo(gym.Wrapper):
     """Keeps only the info keys the runner reads: the vector env batches every key of every
     step, and ``floor_properties`` (a dict) is the costly one."""
 
+    def __init__(self, env: gym.Env, keys: tuple[str, ...] = INFO_KEYS):
+        super().__init__(env)
+        self.keys = keys
+
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
-        return obs, {k: info[k] for k in INFO_KEYS}
+        return obs, {k: info[k] for k in self.keys}
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, terminated, truncated, {k: info[k] for k in INFO_KEYS}
+        return obs, reward, terminated, truncated, {k: info[k] for k in self.keys}
 
 
 def assign_seeds(seeds: list[int], num_envs: int) -> list[list[int]]:
@@ -71,29 +75,63 @@ def run_env(
     unwrapped sub-envs as ``envs``. A policy with a ``for_family(family)`` method (one agent
     per family, :mod:`babyaipp.eval.family_checkpoints`) plays the policy that returns.
     """
+    route = getattr(policy, "for_family", None)  # one agent per family (optional member)
+    if route is not None:
+        policy = route(family)
+    return play_seeds(
+        policy,
+        babyaipp.get_family(family).env_id(split),
+        seeds,
+        num_envs=num_envs,
+        greedy=greedy,
+        vectorization=vectorization,
+        labels={"family": family, "split": split},
+        on_episode=on_episode,
+    )
+
+
+def play_seeds(
+    policy: Policy,
+    env_id: str,
+    seeds: list[int],
+    *,
+    num_envs: int = 8,
+    greedy: bool = True,
+    vectorization: str = "sync",
+    env_kwargs: dict[str, Any] | None = None,
+    info_keys: tuple[str, ...] = (),
+    labels: dict[str, Any] | None = None,
+    on_episode: Callable[[Episode], None] | None = None,
+) -> list[Episode]:
+    """One episode per seed of ``env_id`` (made with ``env_kwargs``, e.g. ``{"text":
+    "shuffled"}``), ``num_envs`` at a time, each sub-env playing its block of seeds (the
+    module doc); episodes in seed order.
+
+    An episode is ``labels`` plus seed, return, length, success, failure and held_out, and the
+    final step's ``info[key]`` for each of ``info_keys``. With ``num_envs=1`` the episodes are
+    played one after the other, as a plain loop over ``env.reset(seed=s)`` would.
+    """
     if vectorization not in VECTORIZATION_MODES:
         raise ValueError(
             f"unknown vectorization {vectorization!r}; valid: {list(VECTORIZATION_MODES)}"
         )
     if not seeds:
         return []
-    route = getattr(policy, "for_family", None)  # one agent per family (optional member)
-    if route is not None:
-        policy = route(family)
     blocks = [b for b in assign_seeds(seeds, min(num_envs, len(seeds))) if b]
     n = len(blocks)
     mode = "sync" if policy.needs_env or n == 1 else vectorization
-    env_id = babyaipp.get_family(family).env_id(split)
+    keys = INFO_KEYS + tuple(k for k in info_keys if k not in INFO_KEYS)
     vec = gym.make_vec(
         env_id,
         n,
         vectorization_mode=mode,
-        wrappers=[babyaipp.TokenizeText, _EpisodeInfo],
+        wrappers=[babyaipp.TokenizeText, lambda env: _EpisodeInfo(env, keys)],
         vector_kwargs=async_vector_kwargs(mode, autoreset_mode=AutoresetMode.DISABLED),
+        **(env_kwargs or {}),
     )
     try:
         envs = [e.unwrapped for e in vec.envs] if policy.needs_env else None
-        episodes = _play(policy, vec, blocks, family, split, greedy, envs, on_episode)
+        episodes = _play(policy, vec, blocks, labels or {}, info_keys, greedy, envs, on_episode)
     except BaseException:  # e.g. Ctrl-C mid-step: answers may be lost, so do not wait for them
         vec.close(terminate=True)
         raise
@@ -101,7 +139,7 @@ def run_env(
     return episodes
 
 
-def _play(policy, vec, blocks, family, split, greedy, envs, on_episode) -> list[Episode]:
+def _play(policy, vec, blocks, labels, info_keys, greedy, envs, on_episode) -> list[Episode]:
     n = len(blocks)
     cursor = np.zeros(n, dtype=np.int64)  # index of the episode each sub-env is playing
     current = [block[0] for block in blocks]
@@ -126,14 +164,14 @@ def _play(policy, vec, blocks, family, split, greedy, envs, on_episode) -> list[
         for i in np.flatnonzero(done):
             if active[i]:
                 episode = {
-                    "family": family,
-                    "split": split,
+                    **labels,
                     "seed": int(current[i]),
                     "return": round(float(returns[i]), 6),
                     "length": int(lengths[i]),
                     "success": bool(info["success"][i]),
                     "failure": info["failure"][i],
                     "held_out": bool(info["held_out"][i]),
+                    **{key: _unbatched(info[key], i) for key in info_keys},
                 }
                 episodes.append(episode)
                 if on_episode is not None:
@@ -149,6 +187,19 @@ def _play(policy, vec, blocks, family, split, greedy, envs, on_episode) -> list[
             obs, _ = vec.reset(seed=list(current), options={"reset_mask": done})
     episodes.sort(key=lambda e: e["seed"])
     return episodes
+
+
+def _unbatched(value: Any, i: int) -> Any:
+    """Sub-env ``i``'s value of a vector env's info entry; a dict value was batched key by key,
+    with a ``_key`` mask of the sub-envs that had the key."""
+    if isinstance(value, dict):
+        return {
+            key: _unbatched(item, i)
+            for key, item in value.items()
+            if not key.startswith("_") and value[f"_{key}"][i]
+        }
+    item = value[i]
+    return item.item() if isinstance(item, np.generic) else item
 
 
 def _check_actions(policy: Policy, actions: Any, n: int) -> np.ndarray:

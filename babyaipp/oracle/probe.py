@@ -48,41 +48,28 @@ def load_probe_policy(spec: str):
     )
 
 
-def play(policy, env_id: str, seeds: Sequence[int], text: str = "full") -> list[dict[str, Any]]:
-    """One episode per seed of ``env_id`` with ``text=``: a dict per episode (seed, success,
-    failure, return, length, floor_properties)."""
-    import gymnasium as gym
+def play(
+    policy, env_id: str, seeds: Sequence[int], text: str = "full", num_envs: int = 1
+) -> list[dict[str, Any]]:
+    """One greedy episode per seed of ``env_id`` with ``text=``: a dict per episode (seed,
+    success, failure, return, length, floor_properties), in seed order.
 
-    import babyaipp
+    ``num_envs`` sub-envs play at once (:func:`babyaipp.eval.runner.play_seeds`). With 1, the
+    default, the episodes are played one after the other, so a seeded random policy draws the
+    same numbers in every text mode; a greedy agent plays the same episodes with any number.
+    """
+    from babyaipp.eval.runner import play_seeds
 
-    env = babyaipp.TokenizeText(gym.make(env_id, text=text))
-    results = []
-    try:
-        state = policy.initial_state(1)
-        envs = [env.unwrapped] if policy.needs_env else None
-        for seed in seeds:
-            obs, info = env.reset(seed=int(seed))
-            floor_properties = info["floor_properties"]
-            start, total, length, done = True, 0.0, 0, False
-            while not done:
-                batch = {k: np.asarray(v)[None] for k, v in obs.items()}
-                actions, state = policy.act(batch, state, np.array([start]), greedy=True, envs=envs)
-                obs, reward, terminated, truncated, info = env.step(int(actions[0]))
-                start, total, length = False, total + reward, length + 1
-                done = terminated or truncated
-            results.append(
-                {
-                    "seed": int(seed),
-                    "success": bool(info["success"]),
-                    "failure": info["failure"],
-                    "return": float(total),
-                    "length": length,
-                    "floor_properties": floor_properties,
-                }
-            )
-    finally:
-        env.close()
-    return results
+    episodes = play_seeds(
+        policy,
+        env_id,
+        [int(seed) for seed in seeds],
+        num_envs=num_envs,
+        env_kwargs={"text": text},
+        info_keys=("floor_properties",),
+    )
+    keys = ("seed", "success", "failure", "return", "length", "floor_properties")
+    return [{key: episode[key] for key in keys} for episode in episodes]
 
 
 def paired_interval(diff: np.ndarray, seed: int = 0) -> tuple[float, float]:
@@ -103,11 +90,13 @@ def probe(
     env_id: str,
     seeds: Sequence[int],
     modes: Sequence[str] = PROBE_MODES,
+    num_envs: int = 1,
 ) -> dict[str, Any]:
     """Play ``seeds`` in every text mode of ``modes`` (the first is the reference) and compare.
 
     ``make_policy()`` builds a fresh policy for each mode, so that a seeded stochastic policy
-    draws the same actions in every mode and only the text differs between paired episodes.
+    draws the same actions in every mode and only the text differs between paired episodes
+    (with ``num_envs`` > 1, :func:`play`, that holds for greedy agents only).
 
     Returns ``{"env_id", "policy", "seeds", "modes": {mode: {success_rate, trap_rate,
     mean_return, success_drop, success_drop_ci}}, "episodes": {mode: [...]}}``, where
@@ -121,7 +110,7 @@ def probe(
     if not seeds:
         raise ValueError("the probe needs at least one seed")
     policies = {mode: make_policy() for mode in modes}
-    episodes = {mode: play(policies[mode], env_id, seeds, mode) for mode in modes}
+    episodes = {mode: play(policies[mode], env_id, seeds, mode, num_envs) for mode in modes}
     reference = modes[0]
     for mode in modes[1:]:
         for a, b in zip(episodes[reference], episodes[mode], strict=True):
