@@ -38,7 +38,7 @@ from babyaipp.agents.ppo import compute_gae, ppo_loss
 from babyaipp.engine import backend_of
 from babyaipp.engine.torch_env import FAILURE_NAMES, TorchBatchedEnv
 from babyaipp.io import remove_stale_temp_files
-from babyaipp.vector import async_vector_kwargs
+from babyaipp.vector import make_vec
 
 CSV_FIELDS = (
     "iteration", "frames", "time", "fps", "episodes", "return", "success", "trap", "length",
@@ -100,11 +100,10 @@ def make_envs(cfg: TrainConfig, device: torch.device | None = None) -> gym.vecto
     mode = cfg.vector_mode
     if mode == "auto":
         mode = "async" if cfg.num_envs > 1 else "sync"
-    return gym.make_vec(
+    return make_vec(  # gym.make_vec, with workers quiet on Ctrl-C
         cfg.env_id,
         cfg.num_envs,
         vectorization_mode=mode,
-        vector_kwargs=async_vector_kwargs(mode),  # workers quiet on Ctrl-C
         wrappers=[tokenized],
         **cfg.env_kwargs,
     )

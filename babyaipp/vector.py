@@ -13,15 +13,20 @@ the arrays of the other keys are live views).
 **Quiet workers.** :func:`quiet_async_worker` is gymnasium's async worker that ignores
 Ctrl-C (the main process closes its workers) and exits silently if the main process is gone,
 instead of each worker printing a ``KeyboardInterrupt`` / ``BrokenPipeError`` traceback.
-Pass it as ``vector_kwargs={"worker": quiet_async_worker}`` (:func:`async_vector_kwargs`).
+:func:`make_vec` is ``gym.make_vec`` with that worker, and with SIGINT and SIGTERM held while
+the workers are forked: a Ctrl-C in that instant would otherwise reach a worker before it
+ignores Ctrl-C (a traceback from the worker), or the main process inside ``fork`` (where
+Python drops it, and the run goes on as if nothing had been pressed).
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Sequence
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector.utils import read_from_shared_memory
@@ -82,6 +87,9 @@ def _read_text(space: Text, shared_memory: Any, n: int = 1) -> SharedTexts:
     return SharedTexts(space, shared_memory, n)
 
 
+_HELD_WHILE_FORKING = {signal.SIGINT, signal.SIGTERM}
+
+
 def quiet_async_worker(*args: Any) -> None:
     """gymnasium's ``AsyncVectorEnv`` worker, without tracebacks when the run is stopped.
 
@@ -91,6 +99,8 @@ def quiet_async_worker(*args: Any) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler inherited through fork
+    # Held by make_vec while forking: one that came since is now ignored (SIGINT) or ends us.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_WHILE_FORKING)
     try:
         _async_worker(*args)
     except (BrokenPipeError, ConnectionResetError, EOFError):
@@ -102,3 +112,42 @@ def async_vector_kwargs(mode: str, **vector_kwargs: Any) -> dict[str, Any]:
     if mode == "async" and _async_worker is not None:
         vector_kwargs.setdefault("worker", quiet_async_worker)
     return vector_kwargs
+
+
+def make_vec(
+    env_id: str,
+    num_envs: int,
+    vectorization_mode: str,
+    vector_kwargs: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> gym.vector.VectorEnv:
+    """``gym.make_vec(env_id, num_envs, vectorization_mode, vector_kwargs=..., **kwargs)``, with
+    async workers quiet on Ctrl-C from the moment they exist (see the module docstring).
+
+    SIGINT and SIGTERM are blocked in the calling thread while the workers are forked (they
+    inherit the mask and unblock it once their handlers are set); a signal that came in the
+    meantime is delivered when this returns, and the new vector env is closed before it
+    propagates.
+    """
+    vector_kwargs = async_vector_kwargs(vectorization_mode, **(vector_kwargs or {}))
+    hold = (
+        vector_kwargs.get("worker") is quiet_async_worker
+        and threading.current_thread() is threading.main_thread()
+    )
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_WHILE_FORKING) if hold else None
+    try:
+        vec = gym.make_vec(
+            env_id, num_envs, vectorization_mode=vectorization_mode,
+            vector_kwargs=vector_kwargs, **kwargs,
+        )  # fmt: skip
+    except BaseException:  # e.g. a worker that failed to start
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        raise
+    if previous is not None:
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a pending Ctrl-C raises here
+        except BaseException:
+            vec.close(terminate=True)
+            raise
+    return vec

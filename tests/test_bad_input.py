@@ -184,8 +184,10 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc for the workers")
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_interrupted_evaluate_exits_quietly(tmp_path, sig, code):
-    """Ctrl-C (SIGINT to the whole process group) or SIGTERM while async workers run."""
+@pytest.mark.parametrize(("workers", "wait_s"), [(3, 1.0), (1, 0.0)], ids=["stepping", "forking"])
+def test_interrupted_evaluate_exits_quietly(tmp_path, sig, code, workers, wait_s):
+    """Ctrl-C (SIGINT to the whole process group) or SIGTERM while async workers run, or
+    while they are being forked (as soon as the first exists: before it ignores Ctrl-C)."""
     command = [
         sys.executable, "-m", "babyaipp", "evaluate", "random:seed=0", "--episodes", "400",
         "--families", "GoToRedBall", "--num-envs", "3", "--no-progress",
@@ -196,10 +198,10 @@ def test_interrupted_evaluate_exits_quietly(tmp_path, sig, code):
     )
     try:
         deadline = time.monotonic() + 60
-        while len(_children(proc.pid)) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(_children(proc.pid)) >= 3, "the workers did not start"
-        time.sleep(1.0)  # let them step
+        while len(_children(proc.pid)) < workers and time.monotonic() < deadline:
+            time.sleep(0.1 if wait_s else 0.001)
+        assert len(_children(proc.pid)) >= workers, "the workers did not start"
+        time.sleep(wait_s)  # let them step, or not
         if sig == signal.SIGINT:
             os.killpg(proc.pid, sig)  # what the terminal sends on Ctrl-C
         else:

@@ -24,7 +24,7 @@ from gymnasium.vector import AutoresetMode
 import babyaipp
 from babyaipp.eval.suites import Suite
 from babyaipp.policy import Policy
-from babyaipp.vector import async_vector_kwargs
+from babyaipp.vector import make_vec
 
 VECTORIZATION_MODES = ("async", "sync")
 
@@ -121,12 +121,12 @@ def play_seeds(
     n = len(blocks)
     mode = "sync" if policy.needs_env or n == 1 else vectorization
     keys = INFO_KEYS + tuple(k for k in info_keys if k not in INFO_KEYS)
-    vec = gym.make_vec(
+    vec = make_vec(  # gym.make_vec, with workers quiet on Ctrl-C
         env_id,
         n,
         vectorization_mode=mode,
         wrappers=[babyaipp.TokenizeText, lambda env: _EpisodeInfo(env, keys)],
-        vector_kwargs=async_vector_kwargs(mode, autoreset_mode=AutoresetMode.DISABLED),
+        vector_kwargs={"autoreset_mode": AutoresetMode.DISABLED},
         **(env_kwargs or {}),
     )
     try:
