@@ -100,7 +100,8 @@ def quiet_async_worker(*args: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler inherited through fork
     # Held by make_vec while forking: one that came since is now ignored (SIGINT) or ends us.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_WHILE_FORKING)
+    if hasattr(signal, "pthread_sigmask"):  # POSIX only
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_WHILE_FORKING)
     try:
         _async_worker(*args)
     except (BrokenPipeError, ConnectionResetError, EOFError):
@@ -132,6 +133,7 @@ def make_vec(
     vector_kwargs = async_vector_kwargs(vectorization_mode, **(vector_kwargs or {}))
     hold = (
         vector_kwargs.get("worker") is quiet_async_worker
+        and hasattr(signal, "pthread_sigmask")  # POSIX only
         and threading.current_thread() is threading.main_thread()
     )
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_WHILE_FORKING) if hold else None
