@@ -108,13 +108,6 @@ def quiet_async_worker(*args: Any) -> None:
         pass
 
 
-def async_vector_kwargs(mode: str, **vector_kwargs: Any) -> dict[str, Any]:
-    """``vector_kwargs`` for ``gym.make_vec`` in ``mode``, with the quiet worker when async."""
-    if mode == "async" and _async_worker is not None:
-        vector_kwargs.setdefault("worker", quiet_async_worker)
-    return vector_kwargs
-
-
 def make_vec(
     env_id: str,
     num_envs: int,
@@ -130,7 +123,9 @@ def make_vec(
     meantime is delivered when this returns, and the new vector env is closed before it
     propagates.
     """
-    vector_kwargs = async_vector_kwargs(vectorization_mode, **(vector_kwargs or {}))
+    vector_kwargs = dict(vector_kwargs or {})
+    if vectorization_mode == "async" and _async_worker is not None:
+        vector_kwargs.setdefault("worker", quiet_async_worker)
     hold = (
         vector_kwargs.get("worker") is quiet_async_worker
         and hasattr(signal, "pthread_sigmask")  # POSIX only

@@ -15,9 +15,10 @@ import numpy as np
 
 import babyaipp
 from babyaipp.eval.policies import load_checkpoint_policy
+from babyaipp.eval.suites import load_suite
 
 FORWARD = 2
-FIRST_SEED = 2_000_000_000  # the suite's evaluation seeds start here
+FIRST_SEED = load_suite("leaderboard-v2").seed_start  # the suite's first episode seed
 
 
 def play(policy, env_id: str, seed: int, greedy: bool) -> tuple[str, list[int], int, int]:
