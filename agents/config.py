@@ -21,6 +21,11 @@ from typing import Any
 ENV_BACKENDS = ("reference", "batched", "batched-numpy", "batched-numba", "batched-torch")
 
 
+DEFAULT_GRID_CONV = "separable"
+"""The grid convolutions of a model built without naming them (a name in
+:data:`babyaipp.agents.encoders.GRID_CONVS`)."""
+
+
 @dataclass
 class TrainConfig:
     """Recurrent PPO on a babyaipp env; defaults follow the original (docs/original-babyaipp.md)."""
@@ -35,6 +40,9 @@ class TrainConfig:
     """width of the encoders, fusion output and memory"""
     memory: bool = True
     """use the LSTM memory core"""
+    grid_conv: str = DEFAULT_GRID_CONV
+    """the 3×3 convolutions over the grid: separable (depthwise 3×3 + 1×1) or full (the
+    leaderboard-v2 table's: 1.3-1.4x slower to train, see docs/results.md)"""
     seed: int = 1
     """seed of torch and of the envs"""
     total_frames: int = 5_000_000
@@ -178,9 +186,14 @@ class TrainConfig:
             raise ValueError(f"vector_mode={self.vector_mode!r}; valid: auto, async, sync")
         if self.env_backend not in ENV_BACKENDS:
             raise ValueError(f"env_backend={self.env_backend!r}; valid: {', '.join(ENV_BACKENDS)}")
+        from babyaipp.agents.encoders import GRID_CONVS
         from babyaipp.agents.fusion import get_model_class
 
         get_model_class(self.model)
+        if self.grid_conv not in GRID_CONVS:
+            raise ValueError(
+                f"{_flag('grid_conv')}={self.grid_conv!r}; valid: {', '.join(GRID_CONVS)}"
+            )
         if not self.run_name:
             self.run_name = f"{self.env_id}__{self.model}__{self.seed}__{int(time.time())}"
         return self
@@ -228,6 +241,16 @@ def _check_env_id(name: str, env_id: str) -> None:
             f"babyaipp's (a Dict of {', '.join(sorted(BABYAIPP_KEYS))}); valid: the ids of "
             "`babyaipp list`, e.g. BabyAIPP-GoToRedBall-Train-v0"
         )
+
+
+LEGACY_VALUES: dict[str, Any] = {"grid_conv": "full"}
+"""Fields added since the first runs were stored, with the value those runs had: a stored
+config (or a checkpoint's model arguments) without the field meant this."""
+
+
+def with_legacy_values(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored config (or model arguments) with :data:`LEGACY_VALUES` filled in where absent."""
+    return {**LEGACY_VALUES, **stored}
 
 
 BABYAIPP_KEYS = frozenset({"image", "direction", "mission", "description"})

@@ -12,6 +12,7 @@ import torch
 from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX, STATE_TO_IDX
 from torch import nn
 
+from babyaipp.agents.config import DEFAULT_GRID_CONV
 from babyaipp.vocab import PAD
 
 NUM_OBJECTS = len(OBJECT_TO_IDX)
@@ -51,16 +52,71 @@ class TableEmbedding(nn.Embedding):
         return _IndexAddLookup.apply(self.weight, indices.long())
 
 
+class _FlattenKeepingLayout(torch.autograd.Function):
+    """``x.flatten(1)`` whose backward hands back the gradient in ``x``'s channels-last layout."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.shape = x.shape
+        ctx.channels_last = not x.is_contiguous() and x.is_contiguous(
+            memory_format=torch.channels_last
+        )
+        return x.flatten(1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.reshape(ctx.shape)
+        return grad.contiguous(memory_format=torch.channels_last) if ctx.channels_last else grad
+
+
+class Flatten(nn.Flatten):
+    """``nn.Flatten`` for ``(N, C, H, W)`` grid features: the same values and gradient values,
+    but for channels-last features (what the grid encoder makes) the gradient flows back in
+    that layout. With ``nn.Flatten`` it came back NCHW-contiguous, and every backward op
+    below it ran on mixed layouts: ReLU's backward 5x slower than its forward, a PPO minibatch
+    5-15% slower overall."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or not torch.is_grad_enabled():
+            return super().forward(x)
+        return _FlattenKeepingLayout.apply(x)
+
+
+def full_conv(dim: int) -> nn.Module:
+    """A 3×3 convolution, ``dim`` → ``dim`` channels (9·dim² weights per cell)."""
+    return nn.Conv2d(dim, dim, 3, padding=1)
+
+
+def separable_conv(dim: int) -> nn.Module:
+    """A depthwise 3×3 convolution then a 1×1 one (MobileNet's): the same 3×3 neighbourhood
+    with 9·dim + dim² weights per cell instead of 9·dim². On the CPU at width 32 its forward
+    and backward take ~0.55x the time of :func:`full_conv` (channels-last input)."""
+    return nn.Sequential(nn.Conv2d(dim, dim, 3, padding=1, groups=dim), nn.Conv2d(dim, dim, 1))
+
+
+GRID_CONVS = {"full": full_conv, "separable": separable_conv}
+"""The 3×3 convolutions a model's grid layers can use (``grid_conv``): name → factory."""
+
+
+def make_grid_conv(name: str, dim: int) -> nn.Module:
+    """The ``name`` convolution of :data:`GRID_CONVS` at width ``dim``."""
+    try:
+        return GRID_CONVS[name](dim)
+    except KeyError:
+        raise ValueError(f"unknown grid_conv {name!r}; valid: {list(GRID_CONVS)}") from None
+
+
 class GridEncoder(nn.Module):
     """Minigrid view → per-cell features ``(N, dim, H, W)``.
 
     Each cell's object, colour and state index gets a learned embedding (not the raw integers
     the original fed its CNN); the three and an embedding of the agent's direction are summed
-    and layer-normalised, then residual 3×3 conv blocks mix neighbouring cells (the residual
-    path keeps each cell's own identity readable).
+    and layer-normalised, then residual 3×3 conv blocks (``conv``, a name in
+    :data:`GRID_CONVS`) mix neighbouring cells (the residual path keeps each cell's own
+    identity readable).
     """
 
-    def __init__(self, dim: int, blocks: int = 1):
+    def __init__(self, dim: int, blocks: int = 1, conv: str = DEFAULT_GRID_CONV):
         super().__init__()
         self.object = TableEmbedding(NUM_OBJECTS, dim)
         self.color = TableEmbedding(NUM_COLORS, dim)
@@ -68,7 +124,7 @@ class GridEncoder(nn.Module):
         self.direction = TableEmbedding(4, dim)
         self.norm = nn.LayerNorm(dim)
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU()) for _ in range(blocks)
+            nn.Sequential(make_grid_conv(conv, dim), nn.ReLU()) for _ in range(blocks)
         )
 
     def forward(

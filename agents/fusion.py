@@ -35,7 +35,14 @@ from gymnasium import spaces
 from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
 from torch import nn
 
-from babyaipp.agents.encoders import GridEncoder, TextEncoder, masked_mean
+from babyaipp.agents.config import DEFAULT_GRID_CONV
+from babyaipp.agents.encoders import (
+    Flatten,
+    GridEncoder,
+    TextEncoder,
+    make_grid_conv,
+    masked_mean,
+)
 from babyaipp.vocab import PAD, WORD_TO_ID
 
 Obs = dict[str, torch.Tensor]
@@ -45,24 +52,29 @@ class Fusion(nn.Module):
     """Base class: a grid encoder, a text encoder (if ``uses_text``) and a flattening head.
 
     Subclasses implement :meth:`forward` and may override :meth:`attention`. ``features_dim``
-    is the width of the output.
+    is the width of the output; ``grid_conv`` (a name in
+    :data:`babyaipp.agents.encoders.GRID_CONVS`) is the kind of the 3×3 convolutions over the
+    grid, which subclasses pass on to the blocks they add.
     """
 
     uses_text: ClassVar[bool] = True
 
-    def __init__(self, observation_space: spaces.Dict, dim: int = 128):
+    def __init__(
+        self, observation_space: spaces.Dict, dim: int = 128, grid_conv: str = DEFAULT_GRID_CONV
+    ):
         super().__init__()
         height, width, _ = observation_space["image"].shape
         self.dim = dim
         self.features_dim = dim
-        self.grid = GridEncoder(dim)
+        self.grid_conv = grid_conv
+        self.grid = GridEncoder(dim, conv=grid_conv)
         if self.uses_text:
             vocab_size = int(observation_space["mission"].high.max()) + 1
             self.text = TextEncoder(vocab_size, dim)
         # LayerNorm before the ReLU: without it most units die within a few updates (the input
         # is 49 cells wide), and no batch norm, whose statistics would differ in rollouts
         self.flatten = nn.Sequential(
-            nn.Flatten(), nn.Linear(dim * height * width, dim), nn.LayerNorm(dim), nn.ReLU()
+            Flatten(), nn.Linear(dim * height * width, dim), nn.LayerNorm(dim), nn.ReLU()
         )
 
     def encode_text(self, obs: Obs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -90,8 +102,10 @@ class ImageOnly(Fusion):
 class Concat(Fusion):
     """Image vector ‖ instruction vector ‖ mean of the sentence vectors, then a linear layer."""
 
-    def __init__(self, observation_space: spaces.Dict, dim: int = 128):
-        super().__init__(observation_space, dim)
+    def __init__(
+        self, observation_space: spaces.Dict, dim: int = 128, grid_conv: str = DEFAULT_GRID_CONV
+    ):
+        super().__init__(observation_space, dim, grid_conv)
         self.mix = nn.Sequential(nn.Linear(3 * dim, dim), nn.ReLU())
 
     def forward(self, obs: Obs) -> torch.Tensor:
@@ -103,9 +117,9 @@ class Concat(Fusion):
 class FiLMBlock(nn.Module):
     """A residual conv block whose features are scaled and shifted by a conditioning vector."""
 
-    def __init__(self, dim: int, cond_dim: int):
+    def __init__(self, dim: int, cond_dim: int, conv: str = DEFAULT_GRID_CONV):
         super().__init__()
-        self.conv = nn.Conv2d(dim, dim, 3, padding=1)
+        self.conv = make_grid_conv(conv, dim)
         self.gamma = nn.Linear(cond_dim, dim)
         self.beta = nn.Linear(cond_dim, dim)
 
@@ -120,9 +134,11 @@ class FiLMBlock(nn.Module):
 class FiLM(Fusion):
     """Two FiLM blocks conditioned on instruction ‖ mean sentence vector (BabyAI 1.1 style)."""
 
-    def __init__(self, observation_space: spaces.Dict, dim: int = 128):
-        super().__init__(observation_space, dim)
-        self.films = nn.ModuleList(FiLMBlock(dim, 2 * dim) for _ in range(2))
+    def __init__(
+        self, observation_space: spaces.Dict, dim: int = 128, grid_conv: str = DEFAULT_GRID_CONV
+    ):
+        super().__init__(observation_space, dim, grid_conv)
+        self.films = nn.ModuleList(FiLMBlock(dim, 2 * dim, self.grid_conv) for _ in range(2))
 
     def forward(self, obs: Obs) -> torch.Tensor:
         instruction, sentences, mask = self.encode_text(obs)
@@ -144,8 +160,10 @@ class SlotAttention(Fusion):
     which the original cut off, is concatenated to the output here.
     """
 
-    def __init__(self, observation_space: spaces.Dict, dim: int = 128):
-        super().__init__(observation_space, dim)
+    def __init__(
+        self, observation_space: spaces.Dict, dim: int = 128, grid_conv: str = DEFAULT_GRID_CONV
+    ):
+        super().__init__(observation_space, dim, grid_conv)
         self.slots = observation_space["description"].shape[0]
         self.slot_logits = nn.Conv2d(dim, self.slots + 1, 3, padding=1)
         self.mix = nn.Sequential(nn.Conv2d(2 * dim, dim, 1), nn.ReLU())
@@ -191,13 +209,15 @@ class CrossAttention(Fusion):
     on a long plateau before the attention found the colour words (see docs/agents.md).
     """
 
-    def __init__(self, observation_space: spaces.Dict, dim: int = 128):
-        super().__init__(observation_space, dim)
+    def __init__(
+        self, observation_space: spaces.Dict, dim: int = 128, grid_conv: str = DEFAULT_GRID_CONV
+    ):
+        super().__init__(observation_space, dim, grid_conv)
         self.query = nn.Linear(dim, dim, bias=False)
         self.key = nn.Linear(dim, dim, bias=False)
         self.value = nn.Sequential(nn.Linear(dim, dim), nn.LayerNorm(dim))
         self.null_key = nn.Parameter(torch.zeros(1, 1, dim))
-        self.film = FiLMBlock(dim, dim)
+        self.film = FiLMBlock(dim, dim, self.grid_conv)
         with torch.no_grad():
             self.key.weight.copy_(self.query.weight)
             for name, index in COLOR_TO_IDX.items():

@@ -14,6 +14,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.distributions import Categorical
 
+from babyaipp.agents.config import DEFAULT_GRID_CONV
 from babyaipp.agents.fusion import Fusion, get_model_class
 
 OBS_KEYS = ("image", "direction", "mission", "description")
@@ -57,6 +58,8 @@ class ActorCritic(nn.Module):
     :param model: a name in :data:`babyaipp.agents.MODELS`.
     :param dim: the width of every encoder, the fusion output and the memory.
     :param memory: use the LSTM core (the agent cannot see its own tile, so it must remember).
+    :param grid_conv: the fusion's 3×3 grid convolutions, a name in
+        :data:`babyaipp.agents.encoders.GRID_CONVS`.
     """
 
     def __init__(
@@ -66,12 +69,13 @@ class ActorCritic(nn.Module):
         model: str = "cross-attention",
         dim: int = 128,
         memory: bool = True,
+        grid_conv: str = DEFAULT_GRID_CONV,
     ):
         super().__init__()
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"action space must be Discrete, got {action_space}")
         self.model_name = model
-        self.fusion: Fusion = get_model_class(model)(observation_space, dim)
+        self.fusion: Fusion = get_model_class(model)(observation_space, dim, grid_conv)
         features = self.fusion.features_dim
         self.memory = nn.LSTMCell(features, dim) if memory else None
         self.state_size = 2 * dim if memory else 0
@@ -147,4 +151,9 @@ class ActorCritic(nn.Module):
 
     def model_kwargs(self) -> dict[str, Any]:
         """The constructor arguments besides the spaces (stored in checkpoints)."""
-        return {"model": self.model_name, "dim": self.fusion.dim, "memory": self.memory is not None}
+        return {
+            "model": self.model_name,
+            "dim": self.fusion.dim,
+            "memory": self.memory is not None,
+            "grid_conv": self.fusion.grid_conv,
+        }

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from babyaipp.agents.checkpoint import load_checkpoint, resolve_path, spaces_from_spec
+from babyaipp.agents.config import with_legacy_values
 from babyaipp.agents.model import ActorCritic, obs_to_tensors
 from babyaipp.io import file_sha256
 
@@ -106,7 +107,7 @@ class TorchPolicy:
 def agent_from_checkpoint(payload: dict[str, Any]) -> ActorCritic:
     """Rebuild the :class:`ActorCritic` of a loaded checkpoint and load its weights."""
     observation_space, action_space = spaces_from_spec(payload["spaces"])
-    agent = ActorCritic(observation_space, action_space, **payload["model"])
+    agent = ActorCritic(observation_space, action_space, **with_legacy_values(payload["model"]))
     agent.load_state_dict(payload["model_state"])
     return agent
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from babyaipp.agents.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from babyaipp.agents.config import PRESETS, TrainConfig
+from babyaipp.agents.config import PRESETS, TrainConfig, with_legacy_values
 from babyaipp.eval.family_checkpoints import write_manifest
 from babyaipp.eval.suites import Suite
 from babyaipp.io import atomic_write_bytes, atomic_write_text, file_sha256
@@ -333,6 +333,7 @@ class Reproduction:
         """ValueError if the run in ``path`` was trained with other settings than ``cfg``."""
         if stored is None:
             stored = load_checkpoint(path)["config"]
+        stored = with_legacy_values(stored)
         planned = cfg.to_dict()
         differ = sorted(
             key

@@ -22,6 +22,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
+from babyaipp.agents.config import DEFAULT_GRID_CONV, LEGACY_VALUES
 from babyaipp.agents.fusion import get_model_class
 
 
@@ -31,10 +32,17 @@ class BabyAIPPExtractor(BaseFeaturesExtractor):
     :param observation_space: the Dict space of a TokenizeText-wrapped env.
     :param model: a name in :data:`babyaipp.agents.MODELS`.
     :param dim: the fusion width (= ``features_dim``).
+    :param grid_conv: the fusion's grid convolutions (see :class:`~babyaipp.agents.ActorCritic`).
+        Its default is what SB3 models saved before the option existed used (SB3 rebuilds the
+        extractor from the stored kwargs, which lack it); :meth:`policy_kwargs` names it.
     """
 
     def __init__(
-        self, observation_space: spaces.Dict, model: str = "cross-attention", dim: int = 128
+        self,
+        observation_space: spaces.Dict,
+        model: str = "cross-attention",
+        dim: int = 128,
+        grid_conv: str = LEGACY_VALUES["grid_conv"],
     ):
         image = observation_space["image"]
         # SB3 wraps envs whose images look channels-last in VecTransposeImage: undo it here.
@@ -42,19 +50,22 @@ class BabyAIPPExtractor(BaseFeaturesExtractor):
         if self.channels_first:
             image = spaces.Box(0, 255, (*image.shape[1:], image.shape[0]), image.dtype)
         fusion = get_model_class(model)(
-            spaces.Dict({**observation_space.spaces, "image": image}), dim
+            spaces.Dict({**observation_space.spaces, "image": image}), dim, grid_conv
         )
         super().__init__(observation_space, features_dim=fusion.features_dim)
         self.fusion = fusion
 
     @staticmethod
     def policy_kwargs(
-        model: str = "cross-attention", dim: int = 128, **extra: Any
+        model: str = "cross-attention",
+        dim: int = 128,
+        grid_conv: str = DEFAULT_GRID_CONV,
+        **extra: Any,
     ) -> dict[str, Any]:
         """``policy_kwargs`` for an SB3 algorithm using this extractor."""
         return {
             "features_extractor_class": BabyAIPPExtractor,
-            "features_extractor_kwargs": {"model": model, "dim": dim},
+            "features_extractor_kwargs": {"model": model, "dim": dim, "grid_conv": grid_conv},
             "normalize_images": False,
             **extra,
         }

@@ -30,7 +30,7 @@ import torch
 from torch.distributions import Categorical
 
 from babyaipp.agents.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint, space_spec
-from babyaipp.agents.config import TrainConfig, parse_config
+from babyaipp.agents.config import TrainConfig, parse_config, with_legacy_values
 from babyaipp.agents.evaluate import heldout_env_id, run_episodes, tokenized
 from babyaipp.agents.model import ActorCritic, obs_to_tensors
 from babyaipp.agents.policy import TorchPolicy
@@ -200,7 +200,12 @@ def train(
     torch.manual_seed(cfg.seed)
     envs = make_envs(cfg, device)
     agent = ActorCritic(
-        envs.single_observation_space, envs.single_action_space, cfg.model, cfg.dim, cfg.memory
+        envs.single_observation_space,
+        envs.single_action_space,
+        cfg.model,
+        cfg.dim,
+        cfg.memory,
+        cfg.grid_conv,
     )
     agent.to(device)
     optimizer = torch.optim.Adam(
@@ -209,7 +214,7 @@ def train(
     start_iteration, global_step = 0, 0
     if cfg.resume:
         checkpoint = load_checkpoint(cfg.resume, device)
-        if checkpoint["model"] != agent.model_kwargs():
+        if with_legacy_values(checkpoint["model"]) != agent.model_kwargs():
             raise ValueError(
                 f"{cfg.resume}: checkpoint model {checkpoint['model']} "
                 f"differs from the configured {agent.model_kwargs()}"

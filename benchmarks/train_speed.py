@@ -7,7 +7,10 @@ Both train the same fusion model (``--model``, width ``--dim``; SB3 through
 rollout length, epochs and minibatch size, and the same vector-env kind (gymnasium
 ``AsyncVectorEnv`` vs SB3 ``SubprocVecEnv`` for ``--vector-mode async``; in-process for sync).
 SB3's PPO has no memory, so ours runs twice: with its LSTM (the default agent) and without (the
-same network as SB3's). Rounds alternate the trainers so that a busy machine slows all alike;
+same network as SB3's). ``--grid-conv`` picks the grid convolutions of all three;
+``--baseline-grid-conv full`` adds a fourth trainer to each round, ours with its LSTM and those
+grid convolutions, to measure what the choice is worth in the same run. Rounds alternate the
+trainers so that a busy machine slows all alike;
 the script prints each round's frames/s and the median ratios. Wall-clock includes building
 the envs and the model. torch uses ``--torch-threads`` threads in both (default 1, see
 TrainConfig.torch_threads).
@@ -28,14 +31,16 @@ import torch
 
 import babyaipp
 from babyaipp.agents import TrainConfig, train
+from babyaipp.agents.encoders import GRID_CONVS
 
 
-def ours(args, memory: bool, run_dir: str) -> float:
+def ours(args, memory: bool, run_dir: str, grid_conv: str) -> float:
     cfg = TrainConfig(
         env_id=args.env_id,
         model=args.model,
         dim=args.dim,
         memory=memory,
+        grid_conv=grid_conv,
         total_frames=args.frames,
         num_envs=args.num_envs,
         num_steps=args.num_steps,
@@ -75,7 +80,9 @@ def sb3(args) -> float:
         n_steps=args.num_steps,
         batch_size=batch // args.minibatches,
         n_epochs=args.epochs,
-        policy_kwargs=BabyAIPPExtractor.policy_kwargs(args.model, args.dim, net_arch=[64]),
+        policy_kwargs=BabyAIPPExtractor.policy_kwargs(
+            args.model, args.dim, args.grid_conv, net_arch=[64]
+        ),
         device="cpu",
         seed=0,
     )
@@ -90,6 +97,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--env-id", default="BabyAIPP-GoToRedBall-Train-v0")
     parser.add_argument("--model", default="cross-attention")
     parser.add_argument("--dim", type=int, default=32)
+    parser.add_argument("--grid-conv", choices=list(GRID_CONVS), default=TrainConfig.grid_conv)
+    parser.add_argument(
+        "--baseline-grid-conv",
+        choices=list(GRID_CONVS),
+        help="also time ours (LSTM) with these grid convolutions in every round",
+    )
     parser.add_argument("--frames", type=int, default=8192, help="frames per trainer per round")
     parser.add_argument("--num-envs", type=int, default=16, help="default: the small preset's")
     parser.add_argument("--num-steps", type=int, default=32)
@@ -105,19 +118,25 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     if args.env_backend == "batched":  # build the layout bank before any timing
         gym.make_vec(args.env_id, 1, vectorization_mode="vector_entry_point").close()
 
+    baseline = f"ours (LSTM, {args.baseline_grid_conv} grid conv)"
     results: dict[str, list[float]] = {"ours (LSTM)": [], "ours (no memory)": [], "sb3": []}
+    if args.baseline_grid_conv:
+        results[baseline] = []
     with tempfile.TemporaryDirectory() as run_dir:
         for round_ in range(args.rounds):
-            results["ours (LSTM)"].append(ours(args, True, run_dir))
+            results["ours (LSTM)"].append(ours(args, True, run_dir, args.grid_conv))
             results["sb3"].append(sb3(args))
-            results["ours (no memory)"].append(ours(args, False, run_dir))
+            results["ours (no memory)"].append(ours(args, False, run_dir, args.grid_conv))
+            if args.baseline_grid_conv:
+                results[baseline].append(ours(args, True, run_dir, args.baseline_grid_conv))
             print(
                 f"round {round_ + 1}: "
                 + ", ".join(f"{k} {v[-1]:.0f} fps" for k, v in results.items())
             )
     medians = {name: statistics.median(fps) for name, fps in results.items()}
     print(
-        f"{args.env_id}, {args.model} dim {args.dim}, {args.num_envs} envs "
+        f"{args.env_id}, {args.model} dim {args.dim} ({args.grid_conv} grid conv), "
+        f"{args.num_envs} envs "
         f"(ours: {args.env_backend}, {args.vector_mode}; SB3: {args.vector_mode}), "
         f"{args.torch_threads} torch thread(s), "
         f"{args.frames} frames per run, median of {args.rounds} rounds:"
@@ -128,6 +147,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f"{medians[name] / medians['sb3']:.2f}x SB3 PPO"
         )
     print(f"  sb3: {medians['sb3']:.0f} frames/s")
+    if args.baseline_grid_conv:
+        print(
+            f"  {baseline}: {medians[baseline]:.0f} frames/s; ours (LSTM) is "
+            f"{medians['ours (LSTM)'] / medians[baseline]:.2f}x that"
+        )
     return medians
 
 

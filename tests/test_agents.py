@@ -27,6 +27,7 @@ from babyaipp.agents import (  # noqa: E402
 )
 from babyaipp.agents.checkpoint import load_checkpoint, space_spec  # noqa: E402
 from babyaipp.agents.config import PRESETS, TrainConfig, parse_config  # noqa: E402
+from babyaipp.agents.encoders import GRID_CONVS, Flatten  # noqa: E402
 from babyaipp.policy import Policy  # noqa: E402
 
 ENV_ID = "BabyAIPP-GoToRedBall-Train-v0"
@@ -167,10 +168,11 @@ def test_vector_envs_autoreset_in_next_step_mode():
 # -- models ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("grid_conv", list(GRID_CONVS))
 @pytest.mark.parametrize("model", list(MODELS))
-def test_forward_backward(batch, model):
+def test_forward_backward(batch, model, grid_conv):
     obs, spaces = batch
-    agent = make_agent(spaces, model)
+    agent = make_agent(spaces, model, grid_conv=grid_conv)
     tensors = obs_to_tensors(obs, "cpu")
     starts = torch.ones(N, dtype=torch.bool)
     action, logprob, entropy, value, state = agent.get_action_and_value(
@@ -336,6 +338,31 @@ def test_load_policy_matches_the_agent(batch, model, tmp_path):
         assert info["attention"] is None
 
 
+@pytest.mark.parametrize("grid_conv", list(GRID_CONVS))
+def test_checkpoint_keeps_the_grid_conv(batch, grid_conv, tmp_path):
+    obs, spaces = batch
+    agent = make_agent(spaces, "cross-attention", grid_conv=grid_conv)
+    policy = load_policy(write_checkpoint(tmp_path / "a.pt", agent, spaces))
+    assert policy.agent.model_kwargs() == agent.model_kwargs()
+    assert policy.agent.model_kwargs()["grid_conv"] == grid_conv
+    torch.testing.assert_close(features(policy.agent, obs), features(agent, obs))
+
+
+def test_separable_grid_conv_is_smaller():
+    full, separable = (sum(p.numel() for p in GRID_CONVS[k](32).parameters()) for k in GRID_CONVS)
+    assert separable < full / 5
+
+
+def test_checkpoint_from_before_grid_conv_loads_as_full(batch, tmp_path):
+    obs, spaces = batch
+    agent = make_agent(spaces, "film", grid_conv="full")
+    kwargs = agent.model_kwargs()
+    del kwargs["grid_conv"]  # what checkpoints written before the option hold
+    policy = load_policy(write_checkpoint(tmp_path / "old.pt", agent, spaces, model=kwargs))
+    assert policy.agent.model_kwargs()["grid_conv"] == "full"
+    torch.testing.assert_close(features(policy.agent, obs), features(agent, obs))
+
+
 def test_checkpoint_is_loaded_weights_only(batch, tmp_path):
     agent = make_agent(batch[1], "image")
     path = write_checkpoint(tmp_path / "a.pt", agent, batch[1])
@@ -406,6 +433,8 @@ def test_config_errors():
         TrainConfig(recurrence=7).validate()
     with pytest.raises(ValueError, match="unknown model 'lstm'"):
         TrainConfig(model="lstm").validate()
+    with pytest.raises(ValueError, match="--grid-conv='depthwise'; valid: full, separable"):
+        TrainConfig(grid_conv="depthwise").validate()
     with pytest.raises(SystemExit):
         parse_config(["--preset", "huge"])
     with pytest.raises(SystemExit):
@@ -495,6 +524,20 @@ def test_table_embedding_is_nn_embedding_with_a_faster_backward():
     torch.testing.assert_close(fast.weight.grad, reference.weight.grad)
     with torch.no_grad():
         assert torch.equal(fast(indices), out_reference)
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "contiguous"])
+def test_flatten_is_nn_flatten_keeping_the_gradient_layout(layout):
+    x = torch.randn(3, 7, 7, 5).permute(0, 3, 1, 2)  # channels-last, as the grid encoder makes
+    x = (x.contiguous() if layout == "contiguous" else x).requires_grad_(True)
+    weights = torch.randn(5 * 7 * 7)
+    ours, theirs = Flatten()(x), torch.nn.Flatten()(x)
+    assert torch.equal(ours, theirs)
+    (ours_grad,) = torch.autograd.grad((ours * weights).sum(), x)
+    (theirs_grad,) = torch.autograd.grad((theirs * weights).sum(), x)
+    assert torch.equal(ours_grad, theirs_grad)
+    assert ours_grad.stride() == x.stride()  # nn.Flatten's is NCHW-contiguous whatever x is
+    assert theirs_grad.is_contiguous()
 
 
 def test_medium_preset_is_small_with_larger_updates():

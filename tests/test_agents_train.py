@@ -230,3 +230,19 @@ def test_sb3_extractor_refuses_scaled_images():
     assert extractor(batch).shape == (1, 8)
     with pytest.raises(ValueError, match="normalize_images=False"):
         extractor({**batch, "image": batch["image"] / 255.0})
+
+
+def test_sb3_extractor_grid_conv_is_stored_and_defaults_to_the_legacy_one():
+    """SB3 rebuilds an extractor from its stored kwargs: models saved before ``grid_conv``
+    existed lack it and used full convolutions, new ones store the default by name."""
+    import gymnasium as gym
+
+    import babyaipp
+    from babyaipp.agents.config import DEFAULT_GRID_CONV
+    from babyaipp.agents.sb3 import BabyAIPPExtractor
+
+    space = babyaipp.TokenizeText(gym.make("BabyAIPP-GoToRedBall-Train-v0")).observation_space
+    assert BabyAIPPExtractor(space, "film", dim=8).fusion.grid_conv == "full"
+    kwargs = BabyAIPPExtractor.policy_kwargs("film", dim=8)["features_extractor_kwargs"]
+    assert kwargs == {"model": "film", "dim": 8, "grid_conv": DEFAULT_GRID_CONV}
+    assert BabyAIPPExtractor(space, **kwargs).fusion.grid_conv == "separable"

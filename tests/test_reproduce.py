@@ -210,6 +210,30 @@ def test_reproduce_refuses_other_settings(board, capsys):
     assert "total_frames: 64 != 128" in capsys.readouterr().err
 
 
+def test_runs_stored_before_grid_conv_count_as_full(tmp_path, capsys):
+    """A run whose stored config and model arguments lack ``grid_conv`` (written before the
+    option existed, with full convolutions) is the same run as a planned ``grid_conv: full``
+    one: skipped, not refused; with today's default it is refused by name."""
+    torch = pytest.importorskip("torch")
+    suite, out = tiny_suite(tmp_path), tmp_path / "results"
+    args = reproduce_args(suite, out, 2 * BATCH, ("cross-attention",))
+    args[args.index("--config") + 1] = json.dumps({**TINY, "grid_conv": "full"})
+    assert cli.main([*args, "--no-progress"]) == 0
+    capsys.readouterr()
+    final = out / "leaderboard" / "entries" / "ppo-cross-attention" / "seed1" / f"{FAMILY}.pt"
+    payload = torch.load(final, weights_only=True)
+    assert payload["config"].pop("grid_conv") == payload["model"].pop("grid_conv") == "full"
+    torch.save(payload, final)
+
+    assert cli.main([*args, "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["trained"] == [] and len(summary["skipped"]) == 1
+    # the rewritten checkpoint has another sha256, so its seed's results are made again
+    assert summary["evaluated"] == ["cross-attention seed 1"]
+    assert cli.main([*reproduce_args(suite, out, 2 * BATCH, ("cross-attention",))]) == 2
+    assert "grid_conv: 'full' != 'separable'" in capsys.readouterr().err
+
+
 def test_report_on_reproduced_entries(board, tmp_path):
     entries = sorted((board["out"] / "leaderboard" / "entries").iterdir())
     table = results_table(entries)
