@@ -2,12 +2,12 @@
 
 Run: python benchmarks/update_profile.py [--model cross-attention] [--sequences 128]
 
-Builds the model as the trainer does (width ``--dim``, LSTM memory), takes ``--sequences``
-sequences of ``--recurrence`` steps from the batched engine (random actions), and times the
-minibatch forward + backward + Adam step (the trainer's update is made of these), then prints
-the profiler's table of the heaviest operators. One rollout step of the same envs is timed
-too, for scale. The loss is a stand-in of the same shape as PPO's (the operators' cost does
-not depend on it).
+Builds the model as the trainer does (width ``--dim``, ``--grid-conv``, LSTM memory), takes
+``--sequences`` sequences of ``--recurrence`` steps from the batched engine (random actions),
+and times the minibatch forward + backward + Adam step (the trainer's update is made of
+these), then prints the profiler's table of the heaviest operators. One rollout step of the
+same envs is timed too, for scale. The loss is a stand-in of the same shape as PPO's (the
+operators' cost does not depend on it).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 import babyaipp  # noqa: F401  (registers the envs)
+from babyaipp.agents.config import DEFAULT_GRID_CONV
+from babyaipp.agents.encoders import GRID_CONVS
 from babyaipp.agents.model import ActorCritic, obs_to_tensors
 
 
@@ -28,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--env-id", default="BabyAIPP-GoToRedBall-Train-v1")
     parser.add_argument("--model", default="cross-attention")
     parser.add_argument("--dim", type=int, default=32)
+    parser.add_argument("--grid-conv", choices=list(GRID_CONVS), default=DEFAULT_GRID_CONV)
     parser.add_argument("--sequences", type=int, default=128, help="sequences per minibatch")
     parser.add_argument("--recurrence", type=int, default=8, help="steps per sequence")
     parser.add_argument("--torch-threads", type=int, default=1)
@@ -44,7 +47,11 @@ def main(argv: list[str] | None = None) -> None:
     batch = {key: torch.stack([step[key] for step in steps]) for key in steps[0]}
     torch.manual_seed(0)
     agent = ActorCritic(
-        envs.single_observation_space, envs.single_action_space, args.model, args.dim
+        envs.single_observation_space,
+        envs.single_action_space,
+        args.model,
+        args.dim,
+        grid_conv=args.grid_conv,
     )
     optimizer = torch.optim.Adam(agent.parameters(), 3e-4)
     state = agent.initial_state(args.sequences)
@@ -70,7 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         per_step = (time.perf_counter() - start) / args.repeats
     frames = args.sequences * args.recurrence
     print(
-        f"{args.model} width {args.dim}, {args.torch_threads} thread(s): minibatch of {frames} "
+        f"{args.model} width {args.dim} ({args.grid_conv} grid conv), {args.torch_threads} "
+        f"thread(s): minibatch of {frames} "
         f"frames {per_minibatch * 1e3:.1f} ms (forward + backward + Adam); one rollout step of "
         f"{args.sequences} envs {per_step * 1e3:.1f} ms"
     )

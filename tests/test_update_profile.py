@@ -14,5 +14,5 @@ def test_update_profile_tiny(monkeypatch, capsys):
 
     update_profile.main(["--sequences", "4", "--recurrence", "2", "--dim", "8", "--repeats", "1"])
     out = capsys.readouterr().out
-    assert "cross-attention width 8, 1 thread(s): minibatch of 8 frames" in out
+    assert "width 8 (separable grid conv), 1 thread(s): minibatch of 8 frames" in out
     assert "aten::" in out  # the profiler's operator table
