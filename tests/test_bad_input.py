@@ -194,7 +194,13 @@ def test_interrupted_evaluate_exits_quietly(tmp_path, sig, code, workers, wait_s
         "--out", str(tmp_path / "r.json"),
     ]  # fmt: skip
     proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        # as in a terminal: a test run started in the background (`cmd &` in a script) would
+        # hand its children SIGINT ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60
