@@ -31,6 +31,7 @@ import torch
 
 import babyaipp
 from babyaipp.agents import TrainConfig, train
+from babyaipp.agents.config import DEFAULT_GRID_CONV
 from babyaipp.agents.encoders import GRID_CONVS
 
 
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--env-id", default="BabyAIPP-GoToRedBall-Train-v0")
     parser.add_argument("--model", default="cross-attention")
     parser.add_argument("--dim", type=int, default=32)
-    parser.add_argument("--grid-conv", choices=list(GRID_CONVS), default=TrainConfig.grid_conv)
+    parser.add_argument("--grid-conv", choices=list(GRID_CONVS), default=DEFAULT_GRID_CONV)
     parser.add_argument(
         "--baseline-grid-conv",
         choices=list(GRID_CONVS),
