@@ -12,8 +12,11 @@ same network as SB3's). ``--grid-conv`` picks the grid convolutions of all three
 grid convolutions, to measure what the choice is worth in the same run. Rounds alternate the
 trainers so that a busy machine slows all alike;
 the script prints each round's frames/s and the median ratios. Wall-clock includes building
-the envs and the model. torch uses ``--torch-threads`` threads in both (default 1, see
-TrainConfig.torch_threads).
+the envs and the model. Before the first round each trainer runs once on one rollout, untimed
+(``--no-warmup`` skips it): a process's one-time costs (loading the numba engine's compiled
+code, torch's first-call set-up: ~1.4 s here) would otherwise be charged to whichever trainer
+goes first, which a 1M-frame run never notices. torch uses ``--torch-threads`` threads in
+both (default 1, see TrainConfig.torch_threads).
 ``--env-backend batched`` runs ours on the batched engine instead (same episodes' rules, tested
 identical to the reference envs; SB3 keeps its SubprocVecEnv of reference envs), which is what
 a babyaipp user would run: ``python benchmarks/train_speed.py --num-envs 8 --env-backend batched``.
@@ -114,6 +117,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--env-backend", choices=("reference", "batched"), default="reference")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--torch-threads", type=int, default=1, help="torch threads, both trainers")
+    parser.add_argument(
+        "--no-warmup", dest="warmup", action="store_false", help="time the first calls too"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.torch_threads)
     if args.env_backend == "batched":  # build the layout bank before any timing
@@ -123,13 +129,24 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     results: dict[str, list[float]] = {"ours (LSTM)": [], "ours (no memory)": [], "sb3": []}
     if args.baseline_grid_conv:
         results[baseline] = []
+
+    def run_round(args: argparse.Namespace, run_dir: str) -> dict[str, float]:
+        fps = {
+            "ours (LSTM)": ours(args, True, run_dir, args.grid_conv),
+            "sb3": sb3(args),
+            "ours (no memory)": ours(args, False, run_dir, args.grid_conv),
+        }
+        if args.baseline_grid_conv:
+            fps[baseline] = ours(args, True, run_dir, args.baseline_grid_conv)
+        return fps
+
     with tempfile.TemporaryDirectory() as run_dir:
+        if args.warmup:
+            one_rollout = args.num_envs * args.num_steps
+            run_round(argparse.Namespace(**{**vars(args), "frames": one_rollout}), run_dir)
         for round_ in range(args.rounds):
-            results["ours (LSTM)"].append(ours(args, True, run_dir, args.grid_conv))
-            results["sb3"].append(sb3(args))
-            results["ours (no memory)"].append(ours(args, False, run_dir, args.grid_conv))
-            if args.baseline_grid_conv:
-                results[baseline].append(ours(args, True, run_dir, args.baseline_grid_conv))
+            for name, fps in run_round(args, run_dir).items():
+                results[name].append(fps)
             print(
                 f"round {round_ + 1}: "
                 + ", ".join(f"{k} {v[-1]:.0f} fps" for k, v in results.items())
