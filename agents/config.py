@@ -42,7 +42,7 @@ class TrainConfig:
     """use the LSTM memory core"""
     grid_conv: str = DEFAULT_GRID_CONV
     """the 3×3 convolutions over the grid: separable (depthwise 3×3 + 1×1) or full (the
-    leaderboard-v2 table's: 1.2x slower to train, more sample-efficient early on; see
+    leaderboard-v2 table's: 1.1-1.65x slower to train, more sample-efficient early on; see
     docs/results.md, attempt 6)"""
     seed: int = 1
     """seed of torch and of the envs"""

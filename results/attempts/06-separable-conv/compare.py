@@ -24,6 +24,9 @@ PAIRS = [
     ("cross-attention", "GoToRedBallHard-v1"),
     ("tile-reader", "GoToRedBall-v1"),
     ("tile-reader", "GoToRedBallHard-v1"),
+    ("image", "GoToRedBall-v1"),
+    ("film", "GoToRedBall-v1"),
+    ("floor-reader", "GoToRedBall-v1"),
 ]
 
 

@@ -8,6 +8,7 @@ benchmarks/train_speed.py it needs nothing of the benchmark's own code, so the c
 a change can be measured with today's script.
 """
 
+import ast
 import dataclasses
 import sys
 import tempfile
@@ -17,7 +18,16 @@ import babyaipp
 from babyaipp.agents import TrainConfig, train
 
 env_id, frames, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-extra = dict(arg.split("=", 1) for arg in sys.argv[4:])
+
+
+def value(text: str):
+    try:
+        return ast.literal_eval(text)  # numbers
+    except (ValueError, SyntaxError):
+        return text  # names
+
+
+extra = {key: value(text) for key, text in (arg.split("=", 1) for arg in sys.argv[4:])}
 table = dict(  # the leaderboard-v2 table's recipe (docs/results.md), no periodic evaluation
     env_id=env_id, model="cross-attention", dim=32, num_envs=64, num_steps=64, recurrence=8,
     num_minibatches=4, update_epochs=4, learning_rate=3e-4, env_backend="batched",
