@@ -6,10 +6,13 @@ Run from the repository root: python results/attempts/06-separable-conv/compare.
 runs of train_eval.sh (same recipe, grid_conv separable); both evaluated greedily on the
 family's 500 leaderboard-v2 episodes per split. Prints a markdown table: per split, each
 seed's success, the mean ± s.e. over seeds, and Welch's t-test p-value of the difference.
+Then how fast each got there: training success (the last 100 episodes of the run's log) at
+205k, 410k and 614k frames, mean over the seeds, full / separable.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import statistics
 from pathlib import Path
@@ -25,7 +28,9 @@ PAIRS = [
     ("tile-reader", "GoToRedBall-v1"),
     ("tile-reader", "GoToRedBallHard-v1"),
     ("image", "GoToRedBall-v1"),
+    ("concat", "GoToRedBall-v1"),
     ("film", "GoToRedBall-v1"),
+    ("attention", "GoToRedBall-v1"),
     ("floor-reader", "GoToRedBall-v1"),
 ]
 
@@ -59,5 +64,33 @@ def main() -> None:
             )
 
 
+EARLY_FRAMES = (204_800, 409_600, 614_400)
+
+
+def training_success(log: Path, frames: int) -> float:
+    """The logged training success of the first iteration at or past ``frames``."""
+    rows = [row for row in csv.DictReader(log.open()) if int(row["frames"]) >= frames]
+    return float(min(rows, key=lambda row: int(row["frames"]))["success"])
+
+
+def early() -> None:
+    print("\n| model, family | " + " | ".join(f"{f // 1000}k frames" for f in EARLY_FRAMES) + " |")
+    print("|---|" + "---|" * len(EARLY_FRAMES))
+    for model, family in PAIRS:
+        full = [ENTRIES / f"ppo-{model}" / f"seed{s}" / f"{family}.csv" for s in (1, 2, 3)]
+        separable = sorted((HERE / "checkpoints").glob(f"{model}-{family}-seed*.csv"))
+        if not separable:
+            continue
+        cells = [
+            " / ".join(
+                f"{statistics.mean(training_success(log, frames) for log in logs):.2f}"
+                for logs in (full, separable)
+            )
+            for frames in EARLY_FRAMES
+        ]
+        print(f"| {model}, {family} | " + " | ".join(cells) + " |")
+
+
 if __name__ == "__main__":
     main()
+    early()
