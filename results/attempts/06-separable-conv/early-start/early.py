@@ -4,18 +4,17 @@ Run from the repository root: python results/attempts/06-separable-conv/early-st
 Rows: the table's full-conv runs, attempt 6's separable runs, and the candidates here.
 """
 
-import csv
 import statistics
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+from compare import ENTRIES, training_success  # noqa: E402  (attempt 6's script, one folder up)
+
 FRAMES = (102_400, 204_800, 307_200, 409_600)
 GROUPS = {
-    "full (the table)": sorted(
-        Path("results/reproduce/leaderboard/entries/ppo-cross-attention").glob(
-            "seed*/GoToRedBall-v1.csv"
-        )
-    ),
+    "full (the table)": sorted((ENTRIES / "ppo-cross-attention").glob("seed*/GoToRedBall-v1.csv")),
     "separable (attempt 6)": sorted(
         HERE.parent.glob("checkpoints/cross-attention-GoToRedBall-v1-seed*.csv")
     ),
@@ -23,17 +22,12 @@ GROUPS = {
 }
 
 
-def success_at(path: Path, frames: int) -> float | None:
-    rows = [row for row in csv.DictReader(path.open()) if int(row["frames"]) >= frames]
-    return float(min(rows, key=lambda row: int(row["frames"]))["success"]) if rows else None
-
-
 print("| grid conv | runs | " + " | ".join(f"{f // 1000}k frames" for f in FRAMES) + " |")
 print("|---|---|" + "---|" * len(FRAMES))
 for name, paths in GROUPS.items():
     cells = []
     for frames in FRAMES:
-        values = [v for v in (success_at(p, frames) for p in paths) if v is not None]
+        values = [training_success(path, frames) for path in paths]
         seeds = ", ".join(f"{v:.2f}" for v in values)
         cells.append(f"{seeds} (**{statistics.mean(values):.2f}**)" if values else "")
     print(f"| {name} | {len(paths)} | " + " | ".join(cells) + " |")
