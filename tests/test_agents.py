@@ -510,6 +510,43 @@ def test_tile_reader_reads_only_on_floor_tiles(batch):
             assert ((attention == -1) | floor).all()
 
 
+@pytest.mark.parametrize("model", ["cross-attention", "floor-reader", "tile-reader"])
+def test_reading_once_per_kind_of_cell_is_reading_every_cell(batch, model):
+    """With autograd, cross-attention reads once per (description, object and colour) and
+    gathers; without, it reads every cell. In float64 the two give the same values and the
+    same gradients; without autograd ``read`` is the per-cell computation, bit for bit."""
+    obs, spaces = batch
+    fusion = make_agent(spaces, model).double().fusion
+    tensors = obs_to_tensors(obs, "cpu")
+    repeats = torch.tensor([0, 1, 2, 3, 4, 5, 0, 0, 3, 5])  # descriptions and cells repeat
+    tensors = {key: value[repeats] for key, value in tensors.items()}
+
+    def per_cell():
+        weights, values, instruction = fusion._attend(tensors)
+        return (weights @ values).view(*tensors["image"].shape[:3], -1), instruction
+
+    parameters = list(fusion.parameters())
+
+    def outputs_and_gradients(read):
+        torch.manual_seed(1)  # the same upstream gradient for both
+        outputs = read()
+        loss = sum((output * torch.randn_like(output)).sum() for output in outputs)
+        gradients = torch.autograd.grad(loss, parameters, allow_unused=True)
+        gradients = [
+            g if g is not None else torch.zeros_like(p)
+            for p, g in zip(parameters, gradients, strict=True)
+        ]
+        return [output.detach() for output in outputs], gradients
+
+    once, once_gradients = outputs_and_gradients(lambda: fusion.read(tensors))
+    every, every_gradients = outputs_and_gradients(per_cell)
+    for ours, theirs in zip(once + once_gradients, every + every_gradients, strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-12)
+    assert sum(g.abs().sum() for g in once_gradients) > 0
+    with torch.no_grad():
+        assert torch.equal(fusion.read(tensors)[0], per_cell()[0])
+
+
 def test_table_embedding_is_nn_embedding_with_a_faster_backward():
     """Same values as nn.Embedding (bitwise: evaluation replays stay identical), same gradient."""
     from babyaipp.agents.encoders import TableEmbedding

@@ -4,7 +4,7 @@
 # untimed warm-up. One log per model here. Run from the repository root, on an idle machine:
 #   bash results/attempts/07-warm-speed/per_model.sh [MODEL ...]
 set -euo pipefail
-here=results/attempts/07-warm-speed
+here=${PER_MODEL_DIR:-results/attempts/07-warm-speed}  # where the logs go
 models=("$@")
 if [[ ${#models[@]} -eq 0 ]]; then
   models=(image concat film attention cross-attention floor-reader tile-reader)
