@@ -47,8 +47,18 @@ WEIGHT_KEYS = ("model", "spaces", "config", "iteration", "global_step", "model_s
 """What an evaluation needs from a trainer checkpoint (no optimizer or RNG state)."""
 FIXED_KEYS = ("model", "seed", "env_id", "total_frames", "run_dir", "run_name", "resume")
 """Config fields that reproduce sets itself (``overrides`` may not)."""
-LOCAL_KEYS = ("run_dir", "run_name", "resume", "progress", "device", "amp", "torch_threads")
-"""Config fields that may differ between the run that was killed and the one that resumes."""
+LOCAL_KEYS = (
+    "run_dir",
+    "run_name",
+    "resume",
+    "progress",
+    "device",
+    "amp",
+    "torch_threads",
+    "preset",
+)
+"""Config fields that may differ between the run that was killed and the one that resumes
+(``preset`` is only a name: the values it sets are compared field by field)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,7 @@ class Reproduction:
     out: Path
     board: Path | None = None
     prefix: str = "ppo-"
-    preset: str = "small"
+    preset: str = "medium"
     overrides: dict[str, Any] = field(default_factory=dict)
     env_backend: str = "batched"
     eval_num_envs: int = 16

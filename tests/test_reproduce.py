@@ -19,6 +19,7 @@ import pytest
 pytest.importorskip("torch")
 
 from babyaipp import cli  # noqa: E402
+from babyaipp.agents.config import PRESETS  # noqa: E402
 from babyaipp.eval import evaluate, load_results, load_suite, make_suite, write_suite  # noqa: E402
 from babyaipp.eval.family_checkpoints import (  # noqa: E402
     FamilyCheckpointsPolicy,
@@ -208,6 +209,20 @@ def test_reproduce_refuses_other_settings(board, capsys):
     args[args.index("--frames") + 1] = str(4 * BATCH)
     assert cli.main([*args, "--no-progress"]) == 2
     assert "total_frames: 64 != 128" in capsys.readouterr().err
+
+
+def test_preset_is_a_name_the_values_are_compared(board, capsys):
+    """The board's runs were trained with the default preset (medium). The same values spelt
+    as preset small plus overrides are the same runs (skipped); small alone is refused by the
+    values that differ, not by the preset's name."""
+    small = [*board["args"], "--preset", "small", "--no-progress"]
+    spelt_out = {**TINY, "learning_rate": PRESETS["medium"]["learning_rate"]}
+    assert cli.main([*small, "--config", json.dumps(spelt_out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["trained"] == [] and len(summary["skipped"]) == 4
+    assert cli.main(small) == 2
+    error = capsys.readouterr().err
+    assert "learning_rate: 0.0003 != 0.001" in error and "preset" not in error
 
 
 def test_runs_stored_before_grid_conv_count_as_full(tmp_path, capsys):

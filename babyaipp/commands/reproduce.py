@@ -42,7 +42,12 @@ def add_parser(subparsers) -> None:
         "once its seeds are done rather than passing --board leaderboard",
     )
     p.add_argument("--prefix", default="ppo-", help="entry name prefix (default ppo-)")
-    p.add_argument("--preset", default="small", help="trainer preset (default small)")
+    p.add_argument(
+        "--preset",
+        default="medium",
+        help="trainer preset (default medium, the leaderboard-v2 table's; small does not learn "
+        "the v1 designs)",
+    )
     p.add_argument(
         "--config",
         type=json.loads,
