@@ -7,9 +7,11 @@
 # leaderboard-v2 (500 episodes per split, the suite's seeds) into results/.
 # Run from the repository root:
 #   bash results/attempts/06-separable-conv/train_eval.sh MODEL FAMILY SEED
+# ATTEMPT_DIR=<folder> puts runs/, checkpoints/ and results/ there instead (attempt 8 re-runs
+# this recipe with later code).
 set -euo pipefail
 model=$1 family=$2 seed=$3
-here=results/attempts/06-separable-conv
+here=${ATTEMPT_DIR:-results/attempts/06-separable-conv}
 run=$here/runs/$model/seed$seed/$family  # (runs/ is not committed)
 kept=$here/checkpoints/$model-$family-seed$seed
 results=$here/results/$model-$family-seed$seed.json
