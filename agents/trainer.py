@@ -120,6 +120,15 @@ def cpu_engine(cfg: TrainConfig) -> str:
     return "numba" if backend_of(family, **cfg.env_kwargs) == "batched" else "auto"
 
 
+def make_optimizer(
+    agent: torch.nn.Module, learning_rate: float, eps: float, device: torch.device
+) -> torch.optim.Adam:
+    """The trainer's Adam: fused (one kernel for every parameter; on the CPU ~3x faster per
+    step than ``foreach``, which a 128-frame minibatch notices) where torch has it."""
+    fused = {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
+    return torch.optim.Adam(agent.parameters(), lr=learning_rate, eps=eps, **fused)
+
+
 def step_envs(envs: gym.vector.VectorEnv, action: torch.Tensor):
     """``envs.step``: the torch engine takes the action tensor where it is, others numpy."""
     if isinstance(envs, TorchBatchedEnv):
@@ -208,14 +217,7 @@ def train(
         cfg.grid_conv,
     )
     agent.to(device)
-    # fused: one kernel for all parameters (CPU and CUDA), ~4x faster than foreach on CPU
-    fused = device.type in ("cpu", "cuda")
-    optimizer = torch.optim.Adam(
-        agent.parameters(),
-        lr=cfg.learning_rate,
-        eps=cfg.adam_eps,
-        **({"fused": True} if fused else {"foreach": True}),
-    )
+    optimizer = make_optimizer(agent, cfg.learning_rate, cfg.adam_eps, device)
     start_iteration, global_step = 0, 0
     if cfg.resume:
         checkpoint = load_checkpoint(cfg.resume, device)

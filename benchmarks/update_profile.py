@@ -23,6 +23,7 @@ import babyaipp  # noqa: F401  (registers the envs)
 from babyaipp.agents.config import DEFAULT_GRID_CONV
 from babyaipp.agents.encoders import GRID_CONVS
 from babyaipp.agents.model import ActorCritic, obs_to_tensors
+from babyaipp.agents.trainer import make_optimizer
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         args.dim,
         grid_conv=args.grid_conv,
     )
-    optimizer = torch.optim.Adam(agent.parameters(), 3e-4)
+    optimizer = make_optimizer(agent, 3e-4, 1e-5, torch.device("cpu"))
     state = agent.initial_state(args.sequences)
     starts = torch.zeros(args.recurrence, args.sequences, dtype=torch.bool)
 
