@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         args.dim,
         grid_conv=args.grid_conv,
     )
-    optimizer = make_optimizer(agent, 3e-4, 1e-5, torch.device("cpu"))
+    optimizer = make_optimizer(agent, 3e-4, 1e-5)
     state = agent.initial_state(args.sequences)
     starts = torch.zeros(args.recurrence, args.sequences, dtype=torch.bool)
 

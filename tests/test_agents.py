@@ -462,6 +462,25 @@ def test_text_cache_matches_autograd_and_follows_parameter_updates(batch):
     assert not torch.allclose(updated, cached)
 
 
+def test_text_cache_follows_the_trainer_s_optimizer_steps(batch):
+    """The cache keys on the parameters' version counters, so the trainer's optimizer must
+    bump them (fused Adam does not: the rollouts then read with the first parameters)."""
+    from babyaipp.agents.trainer import make_optimizer
+
+    obs, spaces = batch
+    agent = make_agent(spaces, "cross-attention")
+    tokens = torch.as_tensor(obs["description"]).flatten(0, 1)
+    with torch.no_grad():
+        before = agent.fusion.text(tokens)
+    optimizer = make_optimizer(agent, 0.1, 1e-5)
+    agent.fusion.text(tokens).sum().backward()
+    optimizer.step()
+    with torch.no_grad():
+        cached = agent.fusion.text(tokens)
+    assert not torch.allclose(cached, before)
+    torch.testing.assert_close(cached, agent.fusion.text(tokens).detach())
+
+
 @pytest.mark.parametrize("width", [4, 12])  # packed keys (4 x 6 bits) and the dim=0 fallback
 def test_text_encoder_encodes_each_distinct_row_once_and_exactly(width):
     from babyaipp.agents.encoders import TextEncoder

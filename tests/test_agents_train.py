@@ -163,20 +163,6 @@ def test_resume_with_another_model_is_refused(tmp_path):
         train(tiny(tmp_path, 2, run_name="img", model="concat", resume=first["checkpoint"]))
 
 
-def test_optimizer_is_fused_adam_with_the_config_s_settings():
-    import torch
-
-    from babyaipp.agents.trainer import make_optimizer
-
-    model = torch.nn.Linear(3, 2)
-    optimizer = make_optimizer(model, 0.01, 1e-5, torch.device("cpu"))
-    assert isinstance(optimizer, torch.optim.Adam)
-    assert optimizer.defaults["fused"] is True and not optimizer.defaults["foreach"]
-    assert optimizer.defaults["lr"] == 0.01 and optimizer.defaults["eps"] == 1e-5
-    meta = make_optimizer(model, 0.01, 1e-5, torch.device("meta"))  # no fused kernel there
-    assert meta.defaults["foreach"] is True and not meta.defaults["fused"]
-
-
 def test_cli_train_and_its_errors(tmp_path, capsys):
     args = ["train", "--preset", "small", "--dim", "8", "--num-envs", "2", "--num-steps", "8"]
     args += ["--recurrence", "4", "--num-minibatches", "1", "--total-frames", "16"]
