@@ -45,6 +45,17 @@ def mean_se(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {se:.3f}"
 
 
+def print_splits(model: str, family: str, a_runs: list, b_runs: list) -> None:
+    """One table row per split: each run's success, mean ± s.e. of both, Welch's p."""
+    for i, split in enumerate(SPLITS):
+        a, b = [r[i] for r in a_runs], [r[i] for r in b_runs]
+        p = stats.ttest_ind(a, b, equal_var=False).pvalue if len(b) > 1 else float("nan")
+        print(
+            f"| {model} | {family} | {split} | {', '.join(f'{x:.3f}' for x in a)} | "
+            f"{mean_se(a)} | {', '.join(f'{x:.3f}' for x in b)} | {mean_se(b)} | {p:.2f} |"
+        )
+
+
 def main() -> None:
     print("| model | family | split | full: seeds 1-3 | full | separable: seeds | separable | p |")
     print("|---|---|---|---|---:|---|---:|---:|")
@@ -55,13 +66,7 @@ def main() -> None:
         separable = [success(p, family) for p in paths if p.is_file()]
         if not separable:
             continue
-        for i, split in enumerate(SPLITS):
-            a, b = [r[i] for r in full], [r[i] for r in separable]
-            p = stats.ttest_ind(a, b, equal_var=False).pvalue if len(b) > 1 else float("nan")
-            print(
-                f"| {model} | {family} | {split} | {', '.join(f'{x:.3f}' for x in a)} | "
-                f"{mean_se(a)} | {', '.join(f'{x:.3f}' for x in b)} | {mean_se(b)} | {p:.2f} |"
-            )
+        print_splits(model, family, full, separable)
 
 
 EARLY_FRAMES = (204_800, 409_600, 614_400)

@@ -16,12 +16,10 @@ import statistics
 import sys
 from pathlib import Path
 
-from scipy import stats
-
 HERE = Path(__file__).parent
 BEFORE = HERE.parent / "06-separable-conv"
 sys.path.insert(0, str(BEFORE))
-from compare import EARLY_FRAMES, SPLITS, mean_se, success, training_success  # noqa: E402
+from compare import EARLY_FRAMES, print_splits, success, training_success  # noqa: E402
 
 PAIRS = [
     ("cross-attention", "GoToRedBall-v1"),
@@ -44,13 +42,7 @@ def main() -> None:
         after = [success(p, family) for p in runs(HERE, model, family, ".json")]
         if not after:
             continue
-        for i, split in enumerate(SPLITS):
-            a, b = [r[i] for r in before], [r[i] for r in after]
-            p = stats.ttest_ind(a, b, equal_var=False).pvalue if len(b) > 1 else float("nan")
-            print(
-                f"| {model} | {family} | {split} | {', '.join(f'{x:.3f}' for x in a)} | "
-                f"{mean_se(a)} | {', '.join(f'{x:.3f}' for x in b)} | {mean_se(b)} | {p:.2f} |"
-            )
+        print_splits(model, family, before, after)
     print("\n| model, family | " + " | ".join(f"{f // 1000}k frames" for f in EARLY_FRAMES) + " |")
     print("|---|" + "---|" * len(EARLY_FRAMES))
     for model, family in PAIRS:
