@@ -38,8 +38,9 @@ from torch import nn
 from babyaipp.agents.config import DEFAULT_GRID_CONV
 from babyaipp.agents.encoders import (
     NUM_COLORS,
-    Flatten,
+    CellTable,
     GridEncoder,
+    GridHead,
     TextEncoder,
     make_grid_conv,
     masked_mean,
@@ -74,9 +75,7 @@ class Fusion(nn.Module):
             self.text = TextEncoder(vocab_size, dim)
         # LayerNorm before the ReLU: without it most units die within a few updates (the input
         # is 49 cells wide), and no batch norm, whose statistics would differ in rollouts
-        self.flatten = nn.Sequential(
-            Flatten(), nn.Linear(dim * height * width, dim), nn.LayerNorm(dim), nn.ReLU()
-        )
+        self.flatten = GridHead(dim * height * width, dim)
 
     def encode_text(self, obs: Obs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Instruction vector (N, D), sentence vectors (N, K, D) and sentence mask (N, K)."""
@@ -250,36 +249,46 @@ class CrossAttention(Fusion):
         return weights, values, instruction
 
     def read(self, obs: Obs) -> tuple[torch.Tensor, torch.Tensor]:
-        """What each view cell reads (N, H, W, D), and the instruction vector (N, D).
+        """What each view cell reads (N, H, W, D), and the instruction vector (N, D)."""
+        text, instruction = self._reading(obs)
+        return (text.per_cell() if isinstance(text, CellTable) else text), instruction
 
-        With autograd (a PPO update) the same values are computed once per distinct
-        (description, object and colour) pair and gathered: a cell's reading depends on
-        nothing else, and a minibatch of 128 frames holds some ten descriptions and ten kinds
-        of cell against 6,272 cells, so this takes ~0.3x the time with its backward. The
-        rounding differs (~1e-7), so without autograd (rollouts, evaluation, the committed
-        entries' re-plays) every cell is computed as before, bit for bit.
+    def _reading(self, obs: Obs) -> tuple[torch.Tensor | CellTable, torch.Tensor]:
+        """:meth:`read`, as a table of what each kind of cell reads in each description when
+        autograd is on (a PPO update).
+
+        A cell's reading depends only on its object, its colour and the frame's description,
+        and a minibatch of 128 frames holds some ten descriptions and ten kinds of cell against
+        6,272 cells: so it is computed once per (description, kind), and the instruction and
+        sentences in one text-encoder call, ~0.3x the time with its backward. The rounding
+        differs (~1e-7), so without autograd (rollouts, evaluation, the committed entries'
+        re-plays) every cell is computed as before, bit for bit.
         """
         if not torch.is_grad_enabled():
             weights, values, instruction = self._attend(obs)
             return (weights @ values).view(*obs["image"].shape[:3], self.dim), instruction
         description = obs["description"].long()
         n, sentences, words = description.shape
-        texts, text_of_frame = torch.unique(description.flatten(1), dim=0, return_inverse=True)
+        texts, text_of_frame = self.text.distinct_rows(description.flatten(1))
         texts = texts.view(-1, sentences, words)
         image = obs["image"].long()
         kind = image[..., 0] * NUM_COLORS + image[..., 1]
         kinds, kind_of_cell = torch.unique(kind, return_inverse=True)  # (C,), (N, H, W)
         queries = self.grid.object(kinds // NUM_COLORS) + self.grid.color(kinds % NUM_COLORS)
-        vectors, _ = self.text.sentences(texts)
+        vectors, instruction = self.text.encode(texts.flatten(0, 1), obs["mission"])
+        vectors = vectors.view(len(texts), sentences, self.dim)
         weights, values = self._lookup(queries.expand(len(texts), -1, -1), texts, vectors)
         table = (weights @ values).flatten(0, 1)  # row t·C + c: text t read by kind c
-        text = table[text_of_frame.view(n, 1, 1) * len(kinds) + kind_of_cell]
-        return text, self.text(obs["mission"])
+        return CellTable(
+            table, text_of_frame.view(n, 1, 1) * len(kinds) + kind_of_cell
+        ), instruction
 
     def forward(self, obs: Obs) -> torch.Tensor:
-        text, instruction = self.read(obs)
+        text, instruction = self._reading(obs)
         readers = self.reading_cells(obs)
-        if readers is not None:
+        if readers is not None and isinstance(text, CellTable):
+            text = text.only_where(readers)
+        elif readers is not None:
             text = text * readers.unsqueeze(-1).to(text.dtype)
         hidden = self.hidden_colors(obs)
         x = self.grid(obs["image"], obs["direction"], extra=text, hide_color=hidden)

@@ -109,13 +109,13 @@ class ActorCritic(nn.Module):
         """
         if self.memory is None:
             return features, state
+        keep = (~starts).unsqueeze(2).to(state.dtype)  # (T, B, 1): 0 where an episode begins
+        h, c = state.chunk(2, dim=1)
         outputs = []
         for t in range(len(features)):
-            state = state * (~starts[t]).unsqueeze(1).to(state.dtype)
-            h, c = self.memory(features[t], state.chunk(2, dim=1))
-            state = torch.cat([h, c], dim=1)
-            outputs.append(torch.cat([features[t], h], dim=1))
-        return torch.stack(outputs), state
+            h, c = self.memory(features[t], (h * keep[t], c * keep[t]))
+            outputs.append(h)
+        return torch.cat([features, torch.stack(outputs)], dim=2), torch.cat([h, c], dim=1)
 
     def forward(
         self, obs: dict[str, torch.Tensor], state: torch.Tensor, starts: torch.Tensor

@@ -27,7 +27,7 @@ from babyaipp.agents import (  # noqa: E402
 )
 from babyaipp.agents.checkpoint import load_checkpoint, space_spec  # noqa: E402
 from babyaipp.agents.config import PRESETS, TrainConfig, parse_config  # noqa: E402
-from babyaipp.agents.encoders import GRID_CONVS, Flatten  # noqa: E402
+from babyaipp.agents.encoders import GRID_CONVS  # noqa: E402
 from babyaipp.policy import Policy  # noqa: E402
 
 ENV_ID = "BabyAIPP-GoToRedBall-Train-v0"
@@ -464,7 +464,8 @@ def test_text_cache_matches_autograd_and_follows_parameter_updates(batch):
 
 def test_text_cache_follows_the_trainer_s_optimizer_steps(batch):
     """The cache keys on the parameters' version counters, so the trainer's optimizer must
-    bump them (fused Adam does not: the rollouts then read with the first parameters)."""
+    bump them (fused Adam's kernel does not by itself: the rollouts then read with the first
+    parameters)."""
     from babyaipp.agents.trainer import make_optimizer
 
     obs, spaces = batch
@@ -481,7 +482,7 @@ def test_text_cache_follows_the_trainer_s_optimizer_steps(batch):
     torch.testing.assert_close(cached, agent.fusion.text(tokens).detach())
 
 
-@pytest.mark.parametrize("width", [4, 12])  # packed keys (4 x 6 bits) and the dim=0 fallback
+@pytest.mark.parametrize("width", [4, 12])  # one packed key (4 x 6 bits), two passes (12 x 6)
 def test_text_encoder_encodes_each_distinct_row_once_and_exactly(width):
     from babyaipp.agents.encoders import TextEncoder
 
@@ -490,10 +491,68 @@ def test_text_encoder_encodes_each_distinct_row_once_and_exactly(width):
     distinct = torch.randint(1, 60, (5, width))
     distinct[1, width // 2 :] = 0  # a padded row
     tokens = distinct[torch.tensor([3, 0, 3, 1, 4, 0, 2, 2, 1])]
-    rows, inverse = encoder._unique_rows(tokens)
+    rows, inverse = encoder.distinct_rows(tokens)
     assert len(rows) == 5 and torch.equal(rows[inverse], tokens)
     one_by_one = torch.cat([encoder(row[None]) for row in tokens])
     torch.testing.assert_close(encoder(tokens), one_by_one)
+
+
+def test_unique_rows_is_exact_for_any_width():
+    from babyaipp.agents.encoders import unique_rows
+
+    torch.manual_seed(0)
+    for width, bits in ((1, 3), (5, 6), (30, 6), (3, 40)):
+        distinct = torch.randint(0, 2**bits, (7, width))
+        rows = distinct[torch.randint(0, 7, (50,))]
+        found, inverse = unique_rows(rows, bits)
+        assert torch.equal(found[inverse], rows)
+        assert len(found) == len(torch.unique(rows, dim=0))
+
+
+def test_encoding_several_token_batches_at_once_is_encoding_each():
+    from babyaipp.agents.encoders import TextEncoder
+
+    torch.manual_seed(0)
+    encoder = TextEncoder(vocab_size=60, dim=8)
+    missions, sentences = torch.randint(1, 60, (4, 9)), torch.randint(0, 60, (6, 3))
+    sentences[0] = 0  # an empty sentence
+    together = encoder.encode(missions, sentences)
+    for ours, batch in zip(together, (missions, sentences), strict=True):
+        torch.testing.assert_close(ours, encoder(batch))
+
+
+@pytest.mark.parametrize("extra", ["none", "table"])
+def test_grid_encoder_embeds_each_distinct_cell_once_exactly(batch, extra):
+    """With autograd, the grid encoder embeds each distinct cell once and gathers: the same
+    values bit for bit as embedding every cell, and the same gradients (float64)."""
+    from babyaipp.agents.encoders import CellTable, GridEncoder
+
+    obs, _ = batch
+    torch.manual_seed(0)
+    grid = GridEncoder(8).double()
+    image, direction = torch.as_tensor(obs["image"]), torch.as_tensor(obs["direction"])
+    hidden = image[..., 0] == babyaipp.agents.fusion.FLOOR
+    rows = torch.randn(5, 8, dtype=torch.float64, requires_grad=True)
+    table = CellTable(rows, torch.randint(0, 5, image.shape[:3])) if extra == "table" else None
+    per_cell = table.per_cell() if table is not None else None  # a tensor: embedded per cell
+    parameters = [*grid.parameters(), rows]
+    upstream = torch.randn(len(image), 8, 7, 7, dtype=torch.float64)
+
+    def outputs_and_gradients(extra):
+        out = grid(image, direction, extra, hidden)
+        grads = torch.autograd.grad((out * upstream).sum(), parameters, allow_unused=True)
+        return out.detach(), [
+            g if g is not None else torch.zeros_like(p)
+            for p, g in zip(parameters, grads, strict=True)
+        ]
+
+    once, once_grads = outputs_and_gradients(table)
+    every, every_grads = outputs_and_gradients(per_cell)
+    assert torch.equal(once, every)
+    for ours, theirs in zip(once_grads, every_grads, strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-12)
+    with torch.no_grad():
+        assert torch.equal(grid(image, direction, table, hidden), every)
 
 
 def test_floor_reader_knows_floor_tiles_only_through_the_text(batch):
@@ -585,17 +644,31 @@ def test_table_embedding_is_nn_embedding_with_a_faster_backward():
 
 
 @pytest.mark.parametrize("layout", ["channels_last", "contiguous"])
-def test_flatten_is_nn_flatten_keeping_the_gradient_layout(layout):
+def test_grid_head_is_flatten_linear_norm_relu(layout):
+    """GridHead: nn.Sequential(Flatten, Linear, LayerNorm, ReLU)'s keys and values (bit for bit
+    without autograd; with it, channels-last features are read in their own order: the same
+    values and gradients to rounding)."""
+    from babyaipp.agents.encoders import GridHead
+
+    torch.manual_seed(0)
+    head = GridHead(5 * 7 * 7, 4)
+    reference = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(5 * 7 * 7, 4), torch.nn.LayerNorm(4), torch.nn.ReLU()
+    )
+    reference.load_state_dict(head.state_dict())
     x = torch.randn(3, 7, 7, 5).permute(0, 3, 1, 2)  # channels-last, as the grid encoder makes
     x = (x.contiguous() if layout == "contiguous" else x).requires_grad_(True)
-    weights = torch.randn(5 * 7 * 7)
-    ours, theirs = Flatten()(x), torch.nn.Flatten()(x)
-    assert torch.equal(ours, theirs)
-    (ours_grad,) = torch.autograd.grad((ours * weights).sum(), x)
-    (theirs_grad,) = torch.autograd.grad((theirs * weights).sum(), x)
-    assert torch.equal(ours_grad, theirs_grad)
-    assert ours_grad.stride() == x.stride()  # nn.Flatten's is NCHW-contiguous whatever x is
-    assert theirs_grad.is_contiguous()
+    with torch.no_grad():
+        assert torch.equal(head(x), reference(x))
+    upstream = torch.randn(3, 4)
+    ours, theirs = head(x), reference(x)
+    torch.testing.assert_close(ours, theirs)
+    parameters = [x, *head.parameters()]
+    ours_grads = torch.autograd.grad((ours * upstream).sum(), parameters)
+    theirs_grads = torch.autograd.grad((theirs * upstream).sum(), [x, *reference.parameters()])
+    for ours_grad, theirs_grad in zip(ours_grads, theirs_grads, strict=True):
+        torch.testing.assert_close(ours_grad, theirs_grad)
+    assert ours_grads[0].stride() == x.stride()  # the gradient keeps the features' layout
 
 
 def test_medium_preset_is_small_with_larger_updates():
