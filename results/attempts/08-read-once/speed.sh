@@ -8,13 +8,14 @@
 #   git worktree add /tmp/old_6f0b9ef 6f0b9ef
 #   ln -s ../agents /tmp/old_6f0b9ef/babyaipp/agents; ln -s ../levels /tmp/old_6f0b9ef/babyaipp/levels
 #   bash results/attempts/08-read-once/speed.sh
+# OLD=<worktree> HERE=<folder> ROUNDS=<n> measure another pair (attempt 9 uses them).
 set -euo pipefail
-here=results/attempts/08-read-once
+here=${HERE:-results/attempts/08-read-once}
 steady() { python results/attempts/07-warm-speed/steady_fps.py "$@" 2>&1 | grep -v Warning; }
-old=/tmp/old_6f0b9ef
+old=${OLD:-/tmp/old_6f0b9ef}
 small=(num_envs=16 num_steps=32 learning_rate=0.001)
 {
-  for round in 1 2; do
+  for round in $(seq "${ROUNDS:-2}"); do
     echo "round $round"
     PYTHONPATH=$old steady BabyAIPP-GoToRedBall-Train-v1 32768 1
     steady BabyAIPP-GoToRedBall-Train-v1 32768 1
