@@ -45,11 +45,16 @@ def mean_se(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {se:.3f}"
 
 
+def welch_p(a: list[float], b: list[float]) -> float:
+    """Welch's t-test p-value of the difference (nan with fewer than two runs in ``b``)."""
+    return stats.ttest_ind(a, b, equal_var=False).pvalue if len(b) > 1 else float("nan")
+
+
 def print_splits(model: str, family: str, a_runs: list, b_runs: list) -> None:
     """One table row per split: each run's success, mean ± s.e. of both, Welch's p."""
     for i, split in enumerate(SPLITS):
         a, b = [r[i] for r in a_runs], [r[i] for r in b_runs]
-        p = stats.ttest_ind(a, b, equal_var=False).pvalue if len(b) > 1 else float("nan")
+        p = welch_p(a, b)
         print(
             f"| {model} | {family} | {split} | {', '.join(f'{x:.3f}' for x in a)} | "
             f"{mean_se(a)} | {', '.join(f'{x:.3f}' for x in b)} | {mean_se(b)} | {p:.2f} |"

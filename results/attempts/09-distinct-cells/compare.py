@@ -13,12 +13,13 @@ from __future__ import annotations
 import csv
 import importlib.util
 import statistics
+import sys
 from pathlib import Path
-
-from scipy import stats
 
 HERE = Path(__file__).parent
 BEFORE = HERE.parent / "08-read-once"
+sys.path.insert(0, str(HERE.parent / "06-separable-conv"))
+from compare import welch_p  # noqa: E402
 
 
 def final(log: Path, column: str) -> float:
@@ -38,11 +39,7 @@ def small_preset() -> None:
         after = [final(log, column) for log in sorted(HERE.glob("small-seed*.csv"))]
         if not after:
             return
-        p = (
-            stats.ttest_ind(before, after, equal_var=False).pvalue
-            if len(after) > 1
-            else float("nan")
-        )
+        p = welch_p(before, after)
         cells = [" / ".join(f"{x:.2f}" for x in xs) for xs in (before, after)]
         means = [f"{statistics.mean(xs):.3f}" for xs in (before, after)]
         print(f"| {name} | {cells[0]} | {means[0]} | {cells[1]} | {means[1]} | {p:.2f} |")
