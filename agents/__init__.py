@@ -4,7 +4,7 @@
   ``film``, ``attention``, ``cross-attention``, ``floor-reader``, ``tile-reader``).
 - :class:`ActorCritic`: a fusion model + LSTM memory + policy and value heads.
 - :class:`TrainConfig`, :func:`train`: the trainer (``python -m babyaipp.agents.train``).
-- :func:`compute_gae`, :func:`ppo_loss`: PPO's maths as pure functions.
+- :func:`compute_gae`, :func:`ppo_loss`, :func:`log_prob_and_entropy`: PPO's maths, pure.
 - :func:`load_policy`: a checkpoint as a :class:`babyaipp.policy.Policy`.
 
 The names load lazily, so that ``babyaipp.agents.config`` (the CLI's flags) can be imported
@@ -27,6 +27,7 @@ _EXPORTS = {
     "parse_config": "config",
     "compute_gae": "ppo",
     "ppo_loss": "ppo",
+    "log_prob_and_entropy": "ppo",
     "load_checkpoint": "checkpoint",
     "save_checkpoint": "checkpoint",
     "TorchPolicy": "policy",
@@ -44,6 +45,7 @@ __all__ = [
     "compute_gae",
     "load_checkpoint",
     "load_policy",
+    "log_prob_and_entropy",
     "obs_to_tensors",
     "parse_config",
     "ppo_loss",
@@ -67,5 +69,5 @@ if TYPE_CHECKING:
     from babyaipp.agents.fusion import MODELS, Fusion, register_model
     from babyaipp.agents.model import ActorCritic, obs_to_tensors
     from babyaipp.agents.policy import TorchPolicy, load_policy
-    from babyaipp.agents.ppo import compute_gae, ppo_loss
+    from babyaipp.agents.ppo import compute_gae, log_prob_and_entropy, ppo_loss
     from babyaipp.agents.trainer import train

@@ -260,31 +260,37 @@ BABYAIPP_KEYS = frozenset({"image", "direction", "mission", "description"})
 
 PRESETS: dict[str, dict[str, Any]] = {
     "original": {},
+    # 32 envs x 32 steps in 8 minibatches of 16 sequences x 8 steps (until Dec 2026: 16 envs
+    # in 4 minibatches, evaluation and checkpoint every 10 iterations). The same minibatches
+    # and gradient steps per frame, the same frames between evaluations; each rollout step
+    # batches twice the envs (docs/results.md, attempt 10).
     "small": {
         "dim": 32,
-        "num_envs": 16,
+        "num_envs": 32,
         "num_steps": 32,
         "recurrence": 8,
-        "num_minibatches": 4,
+        "num_minibatches": 8,
         "learning_rate": 1e-3,
         "gae_lambda": 0.95,
         "reward_scale": 1.0,
         "total_frames": 200_000,
-        "eval_interval": 10,
+        "eval_interval": 5,
         "eval_episodes": 100,
-        "checkpoint_interval": 10,
+        "checkpoint_interval": 5,
     },
 }
 # The v1 designs (leaderboard-v2) need larger updates than `small` gives: with 512 frames per
-# update and learning rate 1e-3 success collapses to ~0, with 4096 and 3e-4 it learns
-# (docs/results.md, attempts 1 and 2).
+# update (the small preset then) and learning rate 1e-3 success collapses to ~0, with 4096 and
+# 3e-4 it learns (docs/results.md, attempts 1 and 2).
 PRESETS["medium"] = {
     **PRESETS["small"],
     "num_envs": 64,
     "num_steps": 64,
+    "num_minibatches": 4,
     "learning_rate": 3e-4,
     "total_frames": 1_000_000,
     "eval_interval": 25,
+    "checkpoint_interval": 10,
 }
 """Named overrides of the defaults, applied before explicit flags."""
 

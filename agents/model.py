@@ -46,6 +46,31 @@ def layer_init(layer: nn.Linear, std: float = np.sqrt(2), bias: float = 0.0) -> 
     return layer
 
 
+def lstm_sequence(
+    cell: nn.LSTMCell, inputs: torch.Tensor, h: torch.Tensor, c: torch.Tensor, keep: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``cell`` over ``inputs`` (T, B, F) from the state ``h``, ``c`` (B, H), the state scaled
+    by ``keep`` (T, B, 1) before each step: the outputs (T, B, H) and the last ``h``, ``c``.
+
+    The same maths as calling the cell step by step, but the input projection of all T steps
+    is one matrix product, and each step is a handful of operators: with autograd (a PPO
+    update) ~0.75x the time of the cell's loop here. The sums are grouped differently (~1e-7).
+    """
+    hidden = cell.hidden_size
+    projected = torch.addmm(
+        cell.bias_ih + cell.bias_hh, inputs.flatten(0, 1), cell.weight_ih.t()
+    ).view(len(inputs), -1, 4 * hidden)
+    recurrent = cell.weight_hh.t()
+    outputs = []
+    for t in range(len(inputs)):
+        gates = torch.addmm(projected[t], h * keep[t], recurrent)
+        i, f, g, o = gates.chunk(4, dim=1)  # nn.LSTMCell's order
+        c = torch.sigmoid(f) * (c * keep[t]) + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        outputs.append(h)
+    return torch.stack(outputs), h, c
+
+
 class ActorCritic(nn.Module):
     """Fusion features → LSTM (optional) → categorical policy head and value head.
 
@@ -111,11 +136,15 @@ class ActorCritic(nn.Module):
             return features, state
         keep = (~starts).unsqueeze(2).to(state.dtype)  # (T, B, 1): 0 where an episode begins
         h, c = state.chunk(2, dim=1)
-        outputs = []
-        for t in range(len(features)):
-            h, c = self.memory(features[t], (h * keep[t], c * keep[t]))
-            outputs.append(h)
-        return torch.cat([features, torch.stack(outputs)], dim=2), torch.cat([h, c], dim=1)
+        if torch.is_grad_enabled():
+            outputs, h, c = lstm_sequence(self.memory, features, h, c, keep)
+        else:  # rollouts, evaluation: the cell step by step (re-plays stay bit for bit)
+            steps = []
+            for t in range(len(features)):
+                h, c = self.memory(features[t], (h * keep[t], c * keep[t]))
+                steps.append(h)
+            outputs = torch.stack(steps)
+        return torch.cat([features, outputs], dim=2), torch.cat([h, c], dim=1)
 
     def forward(
         self, obs: dict[str, torch.Tensor], state: torch.Tensor, starts: torch.Tensor

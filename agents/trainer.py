@@ -27,14 +27,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from torch.distributions import Categorical
 
+from babyaipp.agents.allocator import keep_freed_memory
 from babyaipp.agents.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint, space_spec
 from babyaipp.agents.config import TrainConfig, parse_config, with_legacy_values
 from babyaipp.agents.evaluate import heldout_env_id, run_episodes, tokenized
 from babyaipp.agents.model import ActorCritic, obs_to_tensors
 from babyaipp.agents.policy import TorchPolicy
-from babyaipp.agents.ppo import compute_gae, ppo_loss
+from babyaipp.agents.ppo import compute_gae, log_prob_and_entropy, ppo_loss
 from babyaipp.engine import backend_of
 from babyaipp.engine.torch_env import FAILURE_NAMES, TorchBatchedEnv
 from babyaipp.io import remove_stale_temp_files
@@ -208,6 +208,7 @@ def train(
     )
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
+    keep_freed_memory()
     run_dir = Path(cfg.run_dir) / cfg.run_name  # made once the envs and the agent are built
     eval_env_id = heldout_env_id(cfg.env_id) if cfg.eval_env_id == "auto" else cfg.eval_env_id
     eval_env_id = None if eval_env_id in (None, "", "none") else eval_env_id
@@ -373,11 +374,11 @@ def train(
                     logits, new_values, _ = agent(
                         {k: v[:, mb] for k, v in b_obs.items()}, b_states[mb], b_starts[:, mb]
                     )
-                dist = Categorical(logits=logits.float())
+                new_logprob, entropy = log_prob_and_entropy(logits.float(), b_actions[:, mb])
                 loss, mb_stats = ppo_loss(
-                    dist.log_prob(b_actions[:, mb]),
+                    new_logprob,
                     b_logprobs[:, mb],
-                    dist.entropy(),
+                    entropy,
                     new_values.float(),
                     b_values[:, mb],
                     b_advantages[:, mb],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 
 import gymnasium as gym
 import numpy as np
@@ -20,6 +21,7 @@ from babyaipp.agents import (  # noqa: E402
     Fusion,
     compute_gae,
     load_policy,
+    log_prob_and_entropy,
     obs_to_tensors,
     ppo_loss,
     register_model,
@@ -28,6 +30,7 @@ from babyaipp.agents import (  # noqa: E402
 from babyaipp.agents.checkpoint import load_checkpoint, space_spec  # noqa: E402
 from babyaipp.agents.config import PRESETS, TrainConfig, parse_config  # noqa: E402
 from babyaipp.agents.encoders import GRID_CONVS  # noqa: E402
+from babyaipp.agents.model import lstm_sequence  # noqa: E402
 from babyaipp.policy import Policy  # noqa: E402
 
 ENV_ID = "BabyAIPP-GoToRedBall-Train-v0"
@@ -150,6 +153,18 @@ def test_ppo_loss_normalises_advantages_over_the_mask_only():
     assert stats["pg_loss"] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_log_prob_and_entropy_are_categoricals():
+    logits = torch.randn(3, 5, 7, dtype=torch.float64) * 4
+    actions = torch.randint(0, 7, (3, 5))
+    log_prob, entropy = log_prob_and_entropy(logits, actions)
+    dist = torch.distributions.Categorical(logits=logits)
+    torch.testing.assert_close(log_prob, dist.log_prob(actions))
+    torch.testing.assert_close(entropy, dist.entropy())
+    uniform = log_prob_and_entropy(torch.zeros(2, 4), torch.tensor([0, 3]))
+    torch.testing.assert_close(uniform[0], torch.full((2,), -math.log(4)))
+    torch.testing.assert_close(uniform[1], torch.full((2,), math.log(4)))
+
+
 def test_vector_envs_autoreset_in_next_step_mode():
     """The trainer's bookkeeping assumes gymnasium's next-step autoreset: guard it."""
     envs = gym.make_vec(ENV_ID, 1, vectorization_mode="sync", wrappers=[babyaipp.TokenizeText])
@@ -248,6 +263,29 @@ def test_sequence_forward_equals_step_by_step(batch):
             torch.testing.assert_close(step_logits, logits[t])
             torch.testing.assert_close(step_values, values[t])
     torch.testing.assert_close(state, last)
+
+
+def test_lstm_sequence_is_the_cells_loop():
+    """The update's LSTM (input projection once for all steps) gives the cell's values and
+    gradients, resets included (float64: only the grouping of the sums differs)."""
+    cell = torch.nn.LSTMCell(6, 5).double()
+    inputs = torch.randn(4, 3, 6, dtype=torch.float64, requires_grad=True)
+    h0, c0 = torch.randn(3, 5, dtype=torch.float64), torch.randn(3, 5, dtype=torch.float64)
+    keep = torch.ones(4, 3, 1, dtype=torch.float64)
+    keep[0, 1], keep[2, 0] = 0.0, 0.0  # episode starts
+    outputs, h, c = lstm_sequence(cell, inputs, h0, c0, keep)
+    ours = torch.autograd.grad((outputs.sum() + c.sum()), [inputs, *cell.parameters()])
+    loop_h, loop_c, steps = h0, c0, []
+    for t in range(4):
+        loop_h, loop_c = cell(inputs[t], (loop_h * keep[t], loop_c * keep[t]))
+        steps.append(loop_h)
+    torch.testing.assert_close(outputs, torch.stack(steps))
+    torch.testing.assert_close((h, c), (loop_h, loop_c))
+    theirs = torch.autograd.grad(
+        torch.stack(steps).sum() + loop_c.sum(), [inputs, *cell.parameters()]
+    )
+    for mine, reference in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(mine, reference)
 
 
 def test_without_memory(batch):
@@ -674,4 +712,8 @@ def test_grid_head_is_flatten_linear_norm_relu(layout):
 def test_medium_preset_is_small_with_larger_updates():
     cfg, _ = parse_config(["--preset", "medium"])
     assert (cfg.num_envs, cfg.num_steps, cfg.learning_rate, cfg.dim) == (64, 64, 3e-4, 32)
-    assert cfg.num_envs * cfg.num_steps == 8 * PRESETS["small"]["num_envs"] * 32
+    assert cfg.num_envs * cfg.num_steps // cfg.num_minibatches == 1024  # frames per minibatch
+    small, _ = parse_config(["--preset", "small"])
+    assert small.num_envs * small.num_steps // small.num_minibatches == 128
+    # the same frames between evaluations as before small's rollouts doubled (512 -> 1024)
+    assert small.eval_interval * small.batch_size == 10 * 512
