@@ -1,6 +1,6 @@
 """Training speed: babyaipp's recurrent PPO vs stable-baselines3's PPO, as a ratio of env frames/s.
 
-Run: python benchmarks/train_speed.py [--frames 8192] [--num-envs 16] [--rounds 3]
+Run: python benchmarks/train_speed.py [--frames 8192] [--num-envs 32] [--rounds 3]
 
 Both train the same fusion model (``--model``, width ``--dim``; SB3 through
 :class:`babyaipp.agents.sb3.BabyAIPPExtractor`) on the same env with the same number of envs,
@@ -15,7 +15,9 @@ the script prints each round's frames/s and the median ratios. Wall-clock includ
 the envs and the model. Before the first round each trainer runs once on one rollout, untimed
 (``--no-warmup`` skips it): a process's one-time costs (loading the numba engine's compiled
 code, torch's first-call set-up: ~1.4 s here) would otherwise be charged to whichever trainer
-goes first, which a 1M-frame run never notices. torch uses ``--torch-threads`` threads in
+goes first, which a 1M-frame run never notices. (The trainer's allocator setting,
+:func:`babyaipp.agents.allocator.keep_freed_memory`, is process-wide: from the warm-up on,
+SB3's updates in this process get it too.) torch uses ``--torch-threads`` threads in
 both (default 1, see TrainConfig.torch_threads).
 ``--env-backend batched`` runs ours on the batched engine instead (same episodes' rules, tested
 identical to the reference envs; SB3 keeps its SubprocVecEnv of reference envs), which is what
@@ -33,7 +35,7 @@ import gymnasium as gym
 import torch
 
 import babyaipp
-from babyaipp.agents import TrainConfig, train
+from babyaipp.agents import PRESETS, TrainConfig, train
 from babyaipp.agents.config import DEFAULT_GRID_CONV
 from babyaipp.agents.encoders import GRID_CONVS
 
@@ -108,11 +110,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         help="also time ours (LSTM) with these grid convolutions in every round",
     )
     parser.add_argument("--frames", type=int, default=8192, help="frames per trainer per round")
-    parser.add_argument("--num-envs", type=int, default=16, help="default: the small preset's")
-    parser.add_argument("--num-steps", type=int, default=32)
-    parser.add_argument("--recurrence", type=int, default=8)
+    small = PRESETS["small"]  # the defaults: the small preset's rollouts and minibatches
+    parser.add_argument("--num-envs", type=int, default=small["num_envs"])
+    parser.add_argument("--num-steps", type=int, default=small["num_steps"])
+    parser.add_argument("--recurrence", type=int, default=small["recurrence"])
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--minibatches", type=int, default=4)
+    parser.add_argument("--minibatches", type=int, default=small["num_minibatches"])
     parser.add_argument("--vector-mode", choices=("async", "sync"), default="async")
     parser.add_argument("--env-backend", choices=("reference", "batched"), default="reference")
     parser.add_argument("--rounds", type=int, default=3)
