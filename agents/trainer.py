@@ -226,6 +226,7 @@ def train(
     )
     agent.to(device)
     optimizer = make_optimizer(agent, cfg.learning_rate, cfg.adam_eps)
+    parameters = list(agent.parameters())  # listed once: clipping walks them every minibatch
     start_iteration, global_step = 0, 0
     if cfg.resume:
         checkpoint = load_checkpoint(cfg.resume, device)
@@ -392,7 +393,7 @@ def train(
                 )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
+                torch.nn.utils.clip_grad_norm_(parameters, cfg.max_grad_norm)
                 optimizer.step()
                 for key, value in mb_stats.items():
                     stats.setdefault(key, []).append(float(value))

@@ -5,6 +5,8 @@
 # commit defines it. Before: the code of 2dee562, seeds 4-6 here (seeds 1-3 are attempt 9's
 # small-seedSEED.csv, the same trainer); after: this commit, seeds 1-6. Logs kept as
 # before-seedSEED.csv / after-seedSEED.csv; two runs at a time; finished runs are skipped.
+# ARMS="minibatch256" runs the third arm instead: this preset with 4 minibatches of 256 frames
+# (half the gradient steps per frame), seeds 1-6, kept as minibatch256-seedSEED.csv.
 # Run from the repository root, with the old commit as a worktree (as attempt 8's speed.sh):
 #   git worktree add /tmp/old_2dee562 2dee562
 #   ln -s ../agents /tmp/old_2dee562/babyaipp/agents; ln -s ../levels /tmp/old_2dee562/babyaipp/levels
@@ -15,11 +17,16 @@ small() {
   local arm=$1 seed=$2 kept=$ATTEMPT_DIR/$1-seed$2.csv path=
   [[ -f $kept ]] && return
   [[ $arm == before ]] && path=$OLD
-  PYTHONPATH=$path babyaipp train --preset small --model cross-attention \
+  local extra=()
+  [[ $arm == minibatch256 ]] && extra=(--num-minibatches 4)
+  PYTHONPATH=$path babyaipp train --preset small "${extra[@]}" --model cross-attention \
     --env-id BabyAIPP-GoToRedBall-Train-v0 --seed "$seed" --env-backend batched \
     --run-dir "$ATTEMPT_DIR/runs/$arm" --run-name "seed$seed" --no-progress > /dev/null
   cp "$ATTEMPT_DIR/runs/$arm/seed$seed/progress.csv" "$kept"
 }
 export -f small
-{ for seed in 1 2 3 4 5 6; do echo "after $seed"; [[ $seed -gt 3 ]] && echo "before $seed"; done; } \
-  | xargs -P 2 -L 1 bash -c 'small "$@"' _
+if [[ ${ARMS:-} == minibatch256 ]]; then
+  for seed in 1 2 3 4 5 6; do echo "minibatch256 $seed"; done
+else
+  for seed in 1 2 3 4 5 6; do echo "after $seed"; [[ $seed -gt 3 ]] && echo "before $seed"; done
+fi | xargs -P 2 -L 1 bash -c 'small "$@"' _
