@@ -714,6 +714,6 @@ def test_medium_preset_is_small_with_larger_updates():
     assert (cfg.num_envs, cfg.num_steps, cfg.learning_rate, cfg.dim) == (64, 64, 3e-4, 32)
     assert cfg.num_envs * cfg.num_steps // cfg.num_minibatches == 1024  # frames per minibatch
     small, _ = parse_config(["--preset", "small"])
-    assert small.num_envs * small.num_steps // small.num_minibatches == 128
+    assert small.num_envs * small.num_steps // small.num_minibatches == 256
     # the same frames between evaluations as before small's rollouts doubled (512 -> 1024)
     assert small.eval_interval * small.batch_size == 10 * 512

@@ -1,6 +1,7 @@
-"""Attempt 10: the small preset before (16 envs, 4 minibatches; 2dee562's code) and after
-(32 envs, 8 minibatches; this attempt's code), cross-attention on GoToRedBall-Train-v0, 200k
-frames, 6 seeds each.
+"""Attempt 10: the small preset before (16 envs, 4 minibatches of 128 frames; 2dee562's code)
+and two candidates with this attempt's code, 32 envs in 8 minibatches of 128 frames ("after")
+and in 4 of 256 ("minibatch256"); cross-attention on GoToRedBall-Train-v0, 200k frames, 6
+seeds each.
 
 Run from the repository root: python results/attempts/10-fast-small/compare.py
 
@@ -25,7 +26,9 @@ from compare import mean_se, welch_p  # noqa: E402
 BEFORE = [HERE.parent / "09-distinct-cells" / f"small-seed{s}.csv" for s in (1, 2, 3)] + [
     HERE / f"before-seed{s}.csv" for s in (4, 5, 6)
 ]
-AFTER = [HERE / f"after-seed{s}.csv" for s in range(1, 7)]
+ARMS = {
+    arm: [HERE / f"{arm}-seed{s}.csv" for s in range(1, 7)] for arm in ("after", "minibatch256")
+}
 
 
 def column(log: Path, name: str) -> list[float]:
@@ -43,17 +46,22 @@ MEASURES = {
 
 
 def main() -> None:
-    before, after = [p for p in BEFORE if p.is_file()], [p for p in AFTER if p.is_file()]
-    print(f"| measure | before ({len(before)} seeds) | mean ± s.e. | after ({len(after)} seeds) "
-          "| mean ± s.e. | p |")  # fmt: skip
-    print("|---|---|---:|---|---:|---:|")
-    for name, measure in MEASURES.items():
-        a, b = [measure(log) for log in before], [measure(log) for log in after]
-        cells = [" / ".join(f"{x:.2f}" for x in xs) for xs in (a, b)]
-        print(
-            f"| {name} | {cells[0]} | {mean_se(a)} | {cells[1]} | {mean_se(b)} "
-            f"| {welch_p(a, b):.2f} |"
-        )
+    before = [p for p in BEFORE if p.is_file()]
+    for arm, logs in ARMS.items():
+        after = [p for p in logs if p.is_file()]
+        if not after:
+            continue
+        print(f"| measure | before ({len(before)} seeds) | mean ± s.e. | {arm} ({len(after)} "
+              "seeds) | mean ± s.e. | p |")  # fmt: skip
+        print("|---|---|---:|---|---:|---:|")
+        for name, measure in MEASURES.items():
+            a, b = [measure(log) for log in before], [measure(log) for log in after]
+            cells = [" / ".join(f"{x:.2f}" for x in xs) for xs in (a, b)]
+            print(
+                f"| {name} | {cells[0]} | {mean_se(a)} | {cells[1]} | {mean_se(b)} "
+                f"| {welch_p(a, b):.2f} |"
+            )
+        print()
 
 
 if __name__ == "__main__":
