@@ -262,9 +262,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "original": {},
     # 32 envs x 32 steps in 4 minibatches of 32 sequences x 8 steps (until Dec 2026: 16 envs,
     # minibatches of 128 frames, evaluation and checkpoint every 10 iterations). The same frames
-    # between evaluations; half the gradient steps per frame, each on twice the frames: in a
-    # learning check it learnt the same within noise, trained 1.3-1.55x as fast (docs/results.md,
-    # attempt 10).
+    # between evaluations; half the gradient steps per frame, each on twice the frames. It
+    # learnt the same within noise in a learning check and trains 1.3-1.55x as fast
+    # (docs/results.md, attempt 10).
     "small": {
         "dim": 32,
         "num_envs": 32,
