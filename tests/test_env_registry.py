@@ -7,6 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from minigrid.core.world_object import Ball, Wall
 
 import babyaipp
 from babyaipp import AppendDescription, TokenizeText
@@ -173,3 +174,33 @@ def _positions(instr):
         return _positions(instr.instr_a) + _positions(instr.instr_b)
     descs = [getattr(instr, a) for a in ("desc", "desc_move", "desc_fixed") if hasattr(instr, a)]
     return [list(map(tuple, d.obj_poss)) for d in descs]
+
+
+@pytest.mark.parametrize("family", sorted(babyaipp.FAMILIES))
+def test_view_is_minigrids(family):
+    """The env's own gen_obs_grid gives minigrid's view: the same objects in the same cells (a
+    wall outside the map), the same visibility mask, along a random walk that turns in every
+    direction, picks up and drops."""
+    from minigrid.minigrid_env import MiniGridEnv
+
+    env = gym.make(babyaipp.FAMILIES[family].env_id("Train")).unwrapped
+    env.reset(seed=5)
+    rng = np.random.default_rng(5)
+    directions = set()
+
+    def assert_same_view(step):
+        ours, mask = env.gen_obs_grid()
+        theirs, their_mask = MiniGridEnv.gen_obs_grid(env)
+        np.testing.assert_array_equal(mask, their_mask)
+        for mine, reference in zip(ours.grid, theirs.grid, strict=True):
+            assert mine is reference or (type(mine) is type(reference) is Wall), step
+
+    for step in range(300):
+        assert_same_view(step)
+        directions.add(env.agent_dir)
+        _, _, terminated, truncated, _ = env.step(int(rng.integers(0, 5)))
+        if terminated or truncated:
+            env.reset(seed=5 + step)
+    assert directions == {0, 1, 2, 3}
+    env.carrying = Ball("purple")  # the carried object shows in the agent's own cell
+    assert_same_view("carrying")
