@@ -226,7 +226,7 @@ def train(
     )
     agent.to(device)
     optimizer = make_optimizer(agent, cfg.learning_rate, cfg.adam_eps)
-    parameters = list(agent.parameters())  # listed once: clipping walks them every minibatch
+    parameters = optimizer.param_groups[0]["params"]  # the agent's, listed once for clipping
     start_iteration, global_step = 0, 0
     if cfg.resume:
         checkpoint = load_checkpoint(cfg.resume, device)
